@@ -1,0 +1,115 @@
+"""The events the functions receive, as pydantic models (Powertools parser).
+
+``parse_event`` is the single entry point: a bad event becomes an
+:class:`~transient_analytics.errors.InvalidEventError` whose message names every field
+and the rule it breaks, never a ``KeyError`` from deep inside a handler.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from transient_analytics.errors import InvalidEventError, describe_validation_error
+
+Pipeline = Literal["emr", "transform"]
+Trigger = Literal["schedule", "backfill", "manual"]
+
+STATE_MACHINE_ARN_PATTERN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
+EXECUTION_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(execution|express):[A-Za-z0-9_-]{1,80}:[^:\s]{1,80}$"
+)
+#: Epoch milliseconds between 2000-01-01 and 2100-01-01: anything outside is not a real event.
+_EPOCH_MS_MIN = 946_684_800_000
+_EPOCH_MS_MAX = 4_102_444_800_000
+
+
+class RunRequest(BaseModel):
+    """The execution's input: the scheduler's payload, a backfill request, or ``{}`` (run now)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheduled_time: AwareDatetime | None = Field(
+        default=None,
+        description="The slot this run processes (ISO-8601 with offset). The scheduler sends "
+        "<aws.scheduler.scheduled-time>; a backfill names a past time; absent means now.",
+    )
+    trigger: Trigger | None = Field(default=None, description="Who started the run.")
+
+
+class ExecutionContext(BaseModel):
+    """What the state machine tells the function about the execution it runs in (``$$``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=EXECUTION_ARN_PATTERN, description="$$.Execution.Id")
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[^:\s]+$", description="$$.Execution.Name")
+    state_machine_arn: str = Field(pattern=STATE_MACHINE_ARN_PATTERN, description="$$.StateMachine.Id")
+
+
+class PrepareRunEvent(BaseModel):
+    """The payload each state machine's ``PrepareRun`` task sends to ``prepare_run``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pipeline: Pipeline
+    input: RunRequest = Field(default_factory=RunRequest)
+    execution: ExecutionContext
+
+
+ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+FAILURE_STATUSES: frozenset[str] = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class PayloadDetails(BaseModel):
+    included: bool = True
+
+
+class ExecutionStatusChangeDetail(BaseModel):
+    """``detail`` of a "Step Functions Execution Status Change" event (Step Functions developer guide)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    executionArn: str = Field(pattern=EXECUTION_ARN_PATTERN)
+    stateMachineArn: str = Field(pattern=STATE_MACHINE_ARN_PATTERN)
+    name: str = Field(min_length=1, max_length=80)
+    status: ExecutionStatus
+    startDate: int = Field(ge=_EPOCH_MS_MIN, le=_EPOCH_MS_MAX, description="epoch milliseconds")
+    stopDate: int | None = Field(default=None, ge=_EPOCH_MS_MIN, le=_EPOCH_MS_MAX)
+    input: str | None = None
+    output: str | None = None
+    inputDetails: PayloadDetails | None = None
+    outputDetails: PayloadDetails | None = None
+    error: str | None = None
+    cause: str | None = None
+    redriveCount: int = Field(default=0, ge=0, le=1000)
+
+
+class ExecutionStatusChangeEvent(EventBridgeModel):
+    """The EventBridge envelope around it, with source and detail-type pinned."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    source: Literal["aws.states"]
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    time: datetime
+    detail: ExecutionStatusChangeDetail  # type: ignore[assignment]
+
+
+def parse_event[M: BaseModel](event: Any, model: type[M]) -> M:
+    """Validate ``event`` against ``model`` or raise :class:`InvalidEventError` naming the fields."""
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"<event>: must be a JSON object (got {type(event).__name__})")
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as exc:
+        raise InvalidEventError(describe_validation_error(exc)) from None
+    except Exception as exc:  # Powertools wraps model errors in its own types
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ValidationError):
+            raise InvalidEventError(describe_validation_error(cause)) from None
+        raise

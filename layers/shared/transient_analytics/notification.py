@@ -1,0 +1,169 @@
+"""The SNS message a failed, timed-out or aborted run produces. Pure: no AWS calls."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from transient_analytics.history import ExecutionFacts
+from transient_analytics.models import ExecutionStatusChangeDetail
+
+#: SNS: "Subjects must be ASCII text that begins with a letter, number, or punctuation mark;
+#: must not include line breaks or control characters; and must be less than 100 characters long."
+SNS_SUBJECT_MAX = 99
+PIPELINE_TITLES = {"emr": "EMR pipeline", "transform": "Batch transform"}
+_NOT_SUBJECT = re.compile(r"[^\x20-\x7e]+")
+
+
+@dataclass(frozen=True)
+class CleanupReport:
+    """Clusters the notifier found still running for this execution, and what it did."""
+
+    terminated: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    subject: str
+    message: str
+
+
+def sns_subject(text: str) -> str:
+    """``text`` made a valid SNS subject: printable ASCII, one line, under 100 characters."""
+    cleaned = _NOT_SUBJECT.sub(" ", text).strip()
+    cleaned = re.sub(r" {2,}", " ", cleaned)
+    if len(cleaned) > SNS_SUBJECT_MAX:
+        cleaned = cleaned[: SNS_SUBJECT_MAX - 3].rstrip() + "..."
+    return cleaned or "transient-analytics notification"
+
+
+def trim_middle(text: str, limit: int) -> str:
+    """Keep the head and the tail of a long text (where errors usually say what went wrong)."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n  … [{len(text) - limit} characters trimmed] …\n"
+    head = (limit * 2) // 3
+    tail = limit - head
+    return text[:head].rstrip() + marker + text[-tail:].lstrip()
+
+
+def summarize_cause(cause: str | None, limit: int) -> str:
+    """A readable cause: the message inside a Lambda, EMR or SageMaker JSON cause, trimmed."""
+    if not cause:
+        return "(none given)"
+    data: Any
+    try:
+        data = json.loads(cause)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        parts: list[str] = []
+        if "errorMessage" in data:  # a Lambda function's error
+            parts.append(f"{data.get('errorType', 'Error')}: {data['errorMessage']}")
+        failure = (data.get("Step") or {}).get("Status", {}).get("FailureDetails") if "Step" in data else None
+        if isinstance(failure, dict):  # an EMR step (addStep.sync)
+            parts += [str(failure[k]) for k in ("Reason", "Message") if failure.get(k)]
+            if failure.get("LogFile"):
+                parts.append(f"log: {failure['LogFile']}")
+        state_change = (data.get("Status") or {}).get("StateChangeReason") if "Status" in data else None
+        if isinstance(state_change, dict) and state_change.get("Message"):  # an EMR cluster
+            parts.append(f"{state_change.get('Code', '')} {state_change['Message']}".strip())
+        if data.get("FailureReason"):  # a SageMaker job
+            parts.append(str(data["FailureReason"]))
+        if parts:
+            return trim_middle(" | ".join(parts), limit)
+    return trim_middle(cause, limit)
+
+
+def _when(epoch_ms: int | None) -> str:
+    if epoch_ms is None:
+        return "-"
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(start_ms: int, stop_ms: int | None) -> str:
+    if stop_ms is None or stop_ms < start_ms:
+        return ""
+    seconds = (stop_ms - start_ms) // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours} h {minutes} min {secs} s" if hours else f"{minutes} min {secs} s"
+    return f" ({text})"
+
+
+def console_url(region: str, execution_arn: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/v2/executions/details/{execution_arn}"
+    )
+
+
+def render(
+    detail: ExecutionStatusChangeDetail,
+    pipeline: str,
+    facts: ExecutionFacts,
+    cleanup: CleanupReport | None,
+    region: str,
+    cause_limit: int = 1500,
+) -> Notification:
+    """Subject and body of the notification for one execution that did not succeed."""
+    title = PIPELINE_TITLES.get(pipeline, pipeline)
+    state = facts.failed_state or "-"
+    error = detail.error or facts.first_error or ("States.Timeout" if detail.status == "TIMED_OUT" else "-")
+    cause = detail.cause or facts.first_cause
+    if detail.status == "ABORTED" and not cause:
+        cause = "The execution was stopped (StopExecution) before it finished."
+    if detail.status == "TIMED_OUT" and not cause:
+        cause = "The execution ran longer than the state machine's TimeoutSeconds."
+    subject = sns_subject(f"[transient-analytics] {title} {detail.status} at {state}: {detail.name}")
+
+    plan = facts.plan or {}
+    lines = [
+        f"The {title} run {detail.name} ended {detail.status}.",
+        "",
+        f"Pipeline:      {pipeline} ({detail.stateMachineArn.rsplit(':', 1)[-1]})",
+        f"Execution:     {detail.name}",
+        f"Status:        {detail.status}",
+        f"Failed state:  {state}",
+        f"Error:         {error}",
+        f"Cause:         {summarize_cause(cause, cause_limit)}",
+        f"Started:       {_when(detail.startDate)}",
+        f"Stopped:       {_when(detail.stopDate)}{_duration(detail.startDate, detail.stopDate)}",
+    ]
+    if detail.redriveCount:
+        lines.append(f"Redrives:      {detail.redriveCount}")
+    if facts.states_entered:
+        lines.append(f"States:        {' -> '.join(facts.states_entered)}")
+    if plan:
+        lines += ["", "Run parameters:"]
+        lines.append(f"  run id:          {plan.get('run_id', '-')}")
+        lines.append(f"  scheduled time:  {plan.get('scheduled_time', '-')} ({plan.get('trigger', '-')})")
+        section = plan.get(pipeline) if isinstance(plan.get(pipeline), dict) else {}
+        for key in ("cluster_name", "job_name_prefix", "input_uri", "output_uri", "log_uri", "partition_column"):
+            if section.get(key):
+                lines.append(f"  {key.replace('_', ' ') + ':':<17}{section[key]}")
+    else:
+        lines += ["", "Run parameters: none (the run failed before PrepareRun returned a plan)."]
+    if facts.cluster_id:
+        lines.append(f"  cluster id:      {facts.cluster_id}")
+    if cleanup is not None:
+        lines.append("")
+        if cleanup.terminated:
+            lines.append(
+                "Cleanup:       terminated EMR cluster(s) still running for this execution: "
+                + ", ".join(cleanup.terminated)
+            )
+        elif cleanup.error:
+            lines.append(f"Cleanup:       FAILED to check or terminate this execution's clusters: {cleanup.error}")
+        else:
+            lines.append("Cleanup:       no EMR cluster of this execution was still running.")
+    lines += [
+        "",
+        f"Console:       {console_url(region, detail.executionArn)}",
+        f"Redrive:       aws stepfunctions redrive-execution --execution-arn {detail.executionArn}",
+    ]
+    return Notification(subject=subject, message="\n".join(lines) + "\n")

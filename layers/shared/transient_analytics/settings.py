@@ -1,0 +1,95 @@
+"""Each function's configuration: environment variables set by template.yaml, validated once.
+
+A missing or malformed variable is a deployment error; it is reported with the variable's
+name and the rule it breaks, at the first invocation, instead of as a ``KeyError`` later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from transient_analytics.errors import ConfigurationError, describe_validation_error
+from transient_analytics.layout import DEFAULT_PARTITION_COLUMN
+
+InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
+SageMakerInstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
+
+
+class EmrConfiguration(BaseModel):
+    """One EMR ``Configurations`` entry (Classification, Properties, nested Configurations)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    Classification: str = Field(min_length=1)
+    Properties: dict[str, str] = Field(default_factory=dict)
+    Configurations: list[EmrConfiguration] = Field(default_factory=list)
+
+
+class PrepareRunSettings(BaseModel):
+    """Environment of ``prepare_run`` (names are the environment variable names)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    DATA_BUCKET: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    NAME_PREFIX: str = Field(min_length=1, max_length=64)
+    TRANSFORM_JOB_BASE_NAME: str = Field(pattern=r"^[a-z0-9](-?[a-z0-9])*$", max_length=33)
+    PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    EMR_PRIMARY_INSTANCE_TYPE: InstanceType = "m7g.xlarge"
+    EMR_CORE_INSTANCE_TYPE: InstanceType = "m7g.xlarge"
+    EMR_CORE_INSTANCE_COUNT: int = Field(default=2, ge=1, le=50)
+    EMR_TASK_INSTANCE_TYPE: InstanceType = "m7g.xlarge"
+    EMR_TASK_SPOT_INSTANCE_COUNT: int = Field(default=0, ge=0, le=50)
+    EMR_SUBNET_ID: str = Field(default="", pattern=r"^(subnet-[0-9a-f]{8,17})?$")
+    EMR_IDLE_TIMEOUT_SECONDS: int = Field(default=1800, ge=60, le=604800)
+    EMR_CONFIGURATIONS: list[EmrConfiguration] = Field(default_factory=list)
+    SPARK_STEP_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    TRANSFORM_INSTANCE_TYPE: SageMakerInstanceType = "ml.m5.large"
+    TRANSFORM_INSTANCE_COUNT: int = Field(default=1, ge=1, le=20)
+    TRANSFORM_MAX_PAYLOAD_MB: int = Field(default=6, ge=1, le=100)
+    TRANSFORM_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    MAX_BACKFILL_DAYS: int = Field(default=366, ge=1, le=3650)
+
+    @field_validator("EMR_CONFIGURATIONS", mode="before")
+    @classmethod
+    def _parse_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be a JSON list of EMR configurations ({exc.msg})") from exc
+        return value
+
+
+class NotifyFailureSettings(BaseModel):
+    """Environment of ``notify_failure``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\.fifo)?$")
+    EMR_STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$")
+    TRANSFORM_STATE_MACHINE_ARN: str = Field(
+        pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$"
+    )
+    IDEMPOTENCY_TABLE: str = Field(min_length=3, max_length=255)
+    IDEMPOTENCY_TTL_SECONDS: int = Field(default=86400, ge=60, le=30 * 86400)
+    CAUSE_MAX_CHARS: int = Field(default=1500, ge=200, le=20000)
+    CLEANUP_EMR_CLUSTERS: bool = True
+
+    def pipeline_for(self, state_machine_arn: str) -> Literal["emr", "transform"] | None:
+        """Which of our pipelines a state machine is, or None if it is not ours."""
+        return {
+            self.EMR_STATE_MACHINE_ARN: "emr",
+            self.TRANSFORM_STATE_MACHINE_ARN: "transform",
+        }.get(state_machine_arn)
+
+
+def load_settings[S: BaseModel](model: type[S], environ: Mapping[str, str]) -> S:
+    """Validate ``environ`` against ``model``; raise :class:`ConfigurationError` naming the variable."""
+    try:
+        return model.model_validate(dict(environ))
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc, prefix="environment")) from None
