@@ -10,7 +10,6 @@ publishes nothing twice.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from functools import cache
 from typing import Any
 
@@ -100,5 +99,5 @@ def _notify(event_id: str, change: ExecutionStatusChangeEvent, pipeline: str) ->
         "message_id": message_id,
         "subject": note.subject,
         "failed_state": facts.failed_state,
-        "cleanup": asdict(cleanup) if cleanup else None,
+        "cleanup": {"terminated": list(cleanup.terminated), "error": cleanup.error} if cleanup else None,
     }
