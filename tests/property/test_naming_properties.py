@@ -5,19 +5,22 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from transient_analytics import layout, naming
 
 # Step Functions execution names: 1-80 characters, no whitespace, no : and a few other symbols.
 execution_names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"), blacklist_characters=':<>{}[]?*"#%\\^|~`$&,;/'),
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"), blacklist_characters=':<>{}[]?*"#%\\^|~`$&,;/'
+    ),
     min_size=1,
     max_size=80,
 )
 state_machine_names = st.from_regex(r"[A-Za-z0-9_-]{1,80}", fullmatch=True)
 base_names = st.text(min_size=1, max_size=100).filter(lambda s: re.search(r"[A-Za-z0-9]", s))
 times = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))])
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2099, 12, 31),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))]),
 )
 retries = st.integers(0, naming.MAX_RETRY_COUNT)
 redrives = st.integers(0, naming.MAX_REDRIVE_COUNT)
@@ -68,7 +71,9 @@ def test_dated_paths_are_hive_style_utc_and_end_with_a_slash(t, name):
     ):
         assert prefix.endswith("/") and "//" not in prefix
         assert f"/dt={utc:%Y-%m-%d}/hour={utc:%H}/minute={utc:%M}/" in prefix
-        assert re.fullmatch(r"[a-z/]+/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/minute=\d{2}/(run=\d{8}T\d{4}Z-[0-9a-f]{8}/)?", prefix)
+        assert re.fullmatch(
+            r"[a-z/]+/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/minute=\d{2}/(run=\d{8}T\d{4}Z-[0-9a-f]{8}/)?", prefix
+        )
 
 
 @given(t=times, name=execution_names, base=base_names)
