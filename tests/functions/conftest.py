@@ -77,7 +77,9 @@ def sns_inbox(notify_failure: Any) -> Callable[[], list[dict[str, str]]]:
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    boto3.client("sns").subscribe(TopicArn=ENV["NotifyFailureFunction"]["TOPIC_ARN"], Protocol="sqs", Endpoint=queue_arn)
+    boto3.client("sns").subscribe(
+        TopicArn=ENV["NotifyFailureFunction"]["TOPIC_ARN"], Protocol="sqs", Endpoint=queue_arn
+    )
 
     def read() -> list[dict[str, str]]:
         messages = []

@@ -51,7 +51,10 @@ def test_a_failed_emr_run_publishes_one_readable_message(notify_failure, history
     result = notify_failure.lambda_handler(event, FakeLambdaContext())
     [message] = sns_inbox()
     assert result["published"] is True
-    assert message["Subject"] == "[transient-analytics] EMR pipeline FAILED at RunSparkStep: 3f1c2b9a-6d0e-4b1f-9a57-2c1e8d4f7a10"
+    assert (
+        message["Subject"]
+        == "[transient-analytics] EMR pipeline FAILED at RunSparkStep: 3f1c2b9a-6d0e-4b1f-9a57-2c1e8d4f7a10"
+    )
     assert "Failed state:  RunSparkStep" in message["Message"]
     assert "partition column 'class' not found" in message["Message"]
     assert history.calls == [event["detail"]["executionArn"]]

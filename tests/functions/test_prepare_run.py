@@ -11,7 +11,10 @@ def test_scheduled_emr_event_returns_a_plan_dated_by_the_scheduled_time(prepare_
     plan = prepare_run.lambda_handler(load_event("prepare_run/scheduled_emr"), FakeLambdaContext())
     assert plan["skip"] is False
     assert plan["scheduled_time"] == "2026-11-25T20:15:00Z"
-    assert plan["emr"]["input_uri"] == "s3://transient-analytics-dev-databucket/landing/characters/dt=2026-11-25/hour=20/minute=15/"
+    assert (
+        plan["emr"]["input_uri"]
+        == "s3://transient-analytics-dev-databucket/landing/characters/dt=2026-11-25/hour=20/minute=15/"
+    )
     assert plan["emr"]["spark_submit_args"][0] == "spark-submit"
 
 

@@ -23,12 +23,12 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as record_outcome
 from hypothesis import strategies as st
-from transient_analytics.errors import InvalidEventError
-from transient_analytics.notification import CleanupReport
 
 from functions.notify_failure import app as notify_app
 from functions.prepare_run import app as prepare_app
 from tests.support import FakeLambdaContext, load_event
+from transient_analytics.errors import InvalidEventError
+from transient_analytics.notification import CleanupReport
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
 ENV = load_event("env")

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from transient_analytics import layout, naming
 
 # Step Functions execution names: 1-80 characters, no whitespace, no : and a few other symbols.

@@ -30,7 +30,11 @@ def entered(event_id, name, kind="Task"):
 
 
 def exited(event_id, name, output):
-    return {"id": event_id, "type": "TaskStateExited", "stateExitedEventDetails": {"name": name, "output": json.dumps(output)}}
+    return {
+        "id": event_id,
+        "type": "TaskStateExited",
+        "stateExitedEventDetails": {"name": name, "output": json.dumps(output)},
+    }
 
 
 STEP_FAILED_HISTORY = [
@@ -45,7 +49,11 @@ STEP_FAILED_HISTORY = [
     {"id": 9, "type": "TaskFailed", "taskFailedEventDetails": {"error": "States.TaskFailed", "cause": "step failed"}},
     entered(10, "TerminateClusterAfterStepFailure"),
     entered(11, "SparkStepFailed", "Fail"),
-    {"id": 12, "type": "ExecutionFailed", "executionFailedEventDetails": {"error": "States.TaskFailed", "cause": "step failed"}},
+    {
+        "id": 12,
+        "type": "ExecutionFailed",
+        "executionFailedEventDetails": {"error": "States.TaskFailed", "cause": "step failed"},
+    },
 ]
 
 
@@ -83,7 +91,9 @@ def test_long_causes_keep_their_head_and_tail_and_say_how_much_was_cut():
 
 
 def test_lambda_emr_and_sagemaker_causes_are_reduced_to_their_message():
-    lam = json.dumps({"errorType": "InvalidEventError", "errorMessage": "input.trigger: bad", "stackTrace": ["..."] * 50})
+    lam = json.dumps(
+        {"errorType": "InvalidEventError", "errorMessage": "input.trigger: bad", "stackTrace": ["..."] * 50}
+    )
     assert summarize_cause(lam, 500) == "InvalidEventError: input.trigger: bad"
     emr = load_event("notify_failure/failed_emr_step")["detail"]["cause"]
     assert "partition column 'class' not found" in summarize_cause(emr, 500)
@@ -119,7 +129,9 @@ def test_the_message_names_pipeline_execution_state_error_cause_times_parameters
 
 def test_an_aborted_run_says_it_was_stopped_and_which_cluster_was_terminated():
     change = parse_event(load_event("notify_failure/aborted_emr"), ExecutionStatusChangeEvent)
-    note = render(change.detail, "emr", ExecutionFacts(failed_state="RunSparkStep"), CleanupReport(("j-9XYZ",)), "us-east-1")
+    note = render(
+        change.detail, "emr", ExecutionFacts(failed_state="RunSparkStep"), CleanupReport(("j-9XYZ",)), "us-east-1"
+    )
     assert "ABORTED at RunSparkStep" in note.subject
     assert "was stopped (StopExecution)" in note.message
     assert "terminated EMR cluster(s) still running for this execution: j-9XYZ" in note.message

@@ -6,7 +6,9 @@ T0 = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 
 
 def run(name: str, minutes: int) -> RunningExecution:
-    return RunningExecution(arn=f"arn:aws:states:us-east-1:123456789012:execution:sm:{name}", start_date=T0 + timedelta(minutes=minutes))
+    return RunningExecution(
+        arn=f"arn:aws:states:us-east-1:123456789012:execution:sm:{name}", start_date=T0 + timedelta(minutes=minutes)
+    )
 
 
 def test_a_lone_execution_goes_ahead():

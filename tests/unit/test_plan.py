@@ -61,7 +61,9 @@ def test_cluster_shape_is_on_demand_primary_and_core_with_idle_auto_termination(
 
 
 def test_spot_task_nodes_and_a_subnet_are_added_only_when_configured():
-    settings = SETTINGS.model_copy(update={"EMR_TASK_SPOT_INSTANCE_COUNT": 3, "EMR_SUBNET_ID": "subnet-0123456789abcdef0"})
+    settings = SETTINGS.model_copy(
+        update={"EMR_TASK_SPOT_INSTANCE_COUNT": 3, "EMR_SUBNET_ID": "subnet-0123456789abcdef0"}
+    )
     plan = build_plan(event("prepare_run/scheduled_emr"), settings, NOW, [])
     task = plan.emr.instances["InstanceGroups"][-1]
     assert (task["InstanceRole"], task["Market"], task["InstanceCount"]) == ("TASK", "SPOT", 3)
@@ -104,7 +106,9 @@ def test_a_time_given_without_trigger_is_a_backfill():
 def test_a_scheduled_time_in_the_future_is_rejected_naming_the_field_and_the_rule():
     raw = load_event("prepare_run/scheduled_emr")
     raw["input"]["scheduled_time"] = (NOW + timedelta(hours=2)).isoformat()
-    with pytest.raises(InvalidEventError, match=r"input\.scheduled_time: must not be more than 15 minutes in the future"):
+    with pytest.raises(
+        InvalidEventError, match=r"input\.scheduled_time: must not be more than 15 minutes in the future"
+    ):
         build_plan(parse_event(raw, PrepareRunEvent), SETTINGS, NOW, [])
 
 

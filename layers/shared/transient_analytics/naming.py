@@ -75,9 +75,7 @@ def transform_job_name_prefix(base: str, scheduled_time: datetime, execution_arn
     The state machine appends ``-<retry>-<redrive>`` (:func:`transform_job_name`).
     """
     t = _utc(scheduled_time)
-    prefix = (
-        f"{sanitize_base_name(base, JOB_BASE_NAME_MAX)}-{t:%Y%m%d%H%M}-{execution_digest(execution_arn)}"
-    )
+    prefix = f"{sanitize_base_name(base, JOB_BASE_NAME_MAX)}-{t:%Y%m%d%H%M}-{execution_digest(execution_arn)}"
     assert len(prefix) <= SAGEMAKER_JOB_NAME_MAX - JOB_NAME_SUFFIX_MAX
     return prefix
 

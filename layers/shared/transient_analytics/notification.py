@@ -96,10 +96,7 @@ def _duration(start_ms: int, stop_ms: int | None) -> str:
 
 
 def console_url(region: str, execution_arn: str) -> str:
-    return (
-        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
-        f"#/v2/executions/details/{execution_arn}"
-    )
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
 
 def render(

@@ -201,17 +201,13 @@ def build_plan(
             instances=instances,
             configurations=[c.model_dump(exclude_defaults=True) for c in settings.EMR_CONFIGURATIONS],
             auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
-            spark_submit_args=spark_submit_args(
-                job_uri, input_uri, output_uri, settings.PARTITION_COLUMN, schema_uri
-            ),
+            spark_submit_args=spark_submit_args(job_uri, input_uri, output_uri, settings.PARTITION_COLUMN, schema_uri),
             step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
             tags=tags,
         )
     else:
         transform = TransformPlan(
-            job_name_prefix=naming.transform_job_name_prefix(
-                settings.TRANSFORM_JOB_BASE_NAME, scheduled, execution.id
-            ),
+            job_name_prefix=naming.transform_job_name_prefix(settings.TRANSFORM_JOB_BASE_NAME, scheduled, execution.id),
             input_uri=layout.s3_uri(bucket, layout.transform_input_prefix(scheduled)),
             output_uri=layout.s3_uri(bucket, layout.transform_output_prefix(scheduled, rid)),
             instance_type=settings.TRANSFORM_INSTANCE_TYPE,
@@ -229,9 +225,7 @@ def build_plan(
         execution_name=execution.name,
         skip=blocker is not None,
         skip_reason=(
-            f"execution {blocker.arn} (started {blocker.start_date.isoformat()}) is still running"
-            if blocker
-            else None
+            f"execution {blocker.arn} (started {blocker.start_date.isoformat()}) is still running" if blocker else None
         ),
         blocking_execution_arn=blocker.arn if blocker else None,
         emr=emr,

@@ -71,9 +71,7 @@ class NotifyFailureSettings(BaseModel):
 
     TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\.fifo)?$")
     EMR_STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$")
-    TRANSFORM_STATE_MACHINE_ARN: str = Field(
-        pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$"
-    )
+    TRANSFORM_STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$")
     IDEMPOTENCY_TABLE: str = Field(min_length=3, max_length=255)
     IDEMPOTENCY_TTL_SECONDS: int = Field(default=86400, ge=60, le=30 * 86400)
     CAUSE_MAX_CHARS: int = Field(default=1500, ge=200, le=20000)
