@@ -153,3 +153,30 @@ def test_cluster_cleanup_errors_are_reported_not_raised():
     report = Clusters(Broken()).terminate_tagged(TAG_EXECUTION, "arn")
     assert report.terminated == ()
     assert "AccessDenied" in report.error
+
+
+def test_clusters_the_notifier_may_not_describe_are_someone_elses_and_are_skipped():
+    # IAM lets NotifyFailure describe only clusters tagged with its stack (TerminateOnlyThisStacksClusters).
+    class Paginator:
+        def paginate(self, **kwargs):
+            return [{"Clusters": [{"Id": "j-OTHERSTACK"}, {"Id": "j-OURS"}]}]
+
+    class Emr:
+        terminated = None
+
+        def get_paginator(self, name):
+            return Paginator()
+
+        def describe_cluster(self, ClusterId):
+            if ClusterId == "j-OTHERSTACK":
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeCluster")
+            return {"Cluster": {"Id": ClusterId, "Tags": [{"Key": TAG_EXECUTION, "Value": "arn"}]}}
+
+        def terminate_job_flows(self, JobFlowIds):
+            self.terminated = JobFlowIds
+
+    emr = Emr()
+    report = Clusters(emr).terminate_tagged(TAG_EXECUTION, "arn")
+    assert report.error is None
+    assert report.terminated == ("j-OURS",)
+    assert emr.terminated == ["j-OURS"]

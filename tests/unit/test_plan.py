@@ -7,7 +7,7 @@ from transient_analytics import naming
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.models import PrepareRunEvent, parse_event
 from transient_analytics.overlap import RunningExecution
-from transient_analytics.plan import TAG_EXECUTION, TAG_STACK, build_plan, spark_submit_args
+from transient_analytics.plan import TAG_EMR_MANAGED_POLICIES, TAG_EXECUTION, TAG_STACK, build_plan, spark_submit_args
 from transient_analytics.settings import PrepareRunSettings
 
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
@@ -48,6 +48,8 @@ def test_cluster_is_tagged_with_its_execution_and_stack_so_it_can_be_found_and_s
     tags = {t.Key: t.Value for t in plan.emr.tags}
     assert tags[TAG_EXECUTION] == plan.execution_arn
     assert tags[TAG_STACK] == "transient-analytics-dev"
+    # AmazonEMRServicePolicy_v2 lets the EMR service role act only on resources with this tag.
+    assert tags[TAG_EMR_MANAGED_POLICIES] == "true"
 
 
 def test_cluster_shape_is_on_demand_primary_and_core_with_idle_auto_termination():

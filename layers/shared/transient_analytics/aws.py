@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from transient_analytics.notification import CleanupReport, Notification
 from transient_analytics.overlap import RunningExecution
 
@@ -49,7 +51,14 @@ class Clusters:
         pages = self._emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES))
         for page in pages:
             for summary in page.get("Clusters", []):
-                cluster = self._emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                try:
+                    cluster = self._emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                except ClientError as exc:
+                    # IAM lets NotifyFailure describe only clusters tagged with its own stack:
+                    # a cluster it may not describe is someone else's, not a failure.
+                    if exc.response.get("Error", {}).get("Code") == "AccessDeniedException":
+                        continue
+                    raise
                 if any(t.get("Key") == key and t.get("Value") == value for t in cluster.get("Tags", [])):
                     found.append(summary["Id"])
         return sorted(found)

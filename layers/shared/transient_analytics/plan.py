@@ -22,6 +22,9 @@ TAG_EXECUTION = "transient-analytics:execution"
 TAG_RUN_ID = "transient-analytics:run-id"
 TAG_PIPELINE = "transient-analytics:pipeline"
 TAG_STACK = "transient-analytics:stack"
+#: AmazonEMRServicePolicy_v2 (the EMR service role's policy) acts only on resources carrying this
+#: tag: a cluster must be created with it, and EMR propagates it to what it creates for the cluster.
+TAG_EMR_MANAGED_POLICIES = "for-use-with-amazon-emr-managed-policies"
 
 #: A scheduled time may lie this far ahead of the clock (scheduler and Lambda clocks differ).
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -203,7 +206,7 @@ def build_plan(
             auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
             spark_submit_args=spark_submit_args(job_uri, input_uri, output_uri, settings.PARTITION_COLUMN, schema_uri),
             step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
-            tags=tags,
+            tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
         )
     else:
         transform = TransformPlan(
