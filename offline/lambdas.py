@@ -1,0 +1,193 @@
+"""The project's Lambda handlers, run in-process as the Lambda Python runtime would run them.
+
+For each invocation: the handler named by the template (``CodeUri`` + ``Handler``) is called
+with the JSON event and a :class:`LambdaContext` stand-in, while the function's environment
+variables from the template (``Globals`` merged in) and the variables the runtime itself sets
+(``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION`` …) are in ``os.environ``. Variables that another
+function of the template declares are removed meanwhile, so one function never reads
+another's configuration. ``LAMBDA_TASK_ROOT`` is *not* set: Powertools then keeps X-Ray off.
+
+The error contract is Lambda's: an exception becomes an ``Unhandled`` function error whose
+payload is ``{"errorMessage", "errorType", "requestId", "stackTrace"}``; Step Functions then
+fails the task with ``errorType`` as the error and that payload as the cause. A result that
+is not JSON-serialisable is ``Runtime.MarshalError``, as on AWS.
+
+Invocations are serialised (one handler at a time per process) because ``os.environ`` is
+process-wide. Handlers memoise settings and clients with ``functools.cache``; :meth:`clear_caches`
+empties every such cache of the handler modules (the harness calls it on start and stop).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+from offline.template import FunctionSpec
+
+_INVOKE_LOCK = threading.RLock()
+
+
+@dataclass
+class LambdaContext:
+    """The attributes and method of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    log_group_name: str
+    timeout_seconds: int
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_stream_name: str = field(default_factory=lambda: f"{time.strftime('%Y/%m/%d')}/[$LATEST]offline")
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One handler call, as the harness saw it (for assertions)."""
+
+    function: str
+    event: Any
+    result: Any
+    error_type: str | None
+    duration_seconds: float
+
+
+class InProcessLambdas:
+    """Runs the template's functions' handlers in this process."""
+
+    def __init__(self, root: Path, functions: dict[str, FunctionSpec], region: str, log_groups: dict[str, str]):
+        self._root = root
+        self._functions = functions
+        self._by_name = {spec.name: spec for spec in functions.values()}
+        self._region = region
+        self._log_groups = log_groups
+        self._declared = {key for spec in functions.values() for key in spec.environment}
+        self.invocations: list[Invocation] = []
+        for spec in functions.values():
+            for path in (root, *(root / p for p in spec.layer_paths)):
+                if str(path) not in sys.path:
+                    sys.path.insert(0, str(path))
+
+    def spec(self, name_or_logical_id: str) -> FunctionSpec:
+        """The function with this physical name, ARN or logical id."""
+        key = name_or_logical_id.rsplit(":", 1)[-1] if name_or_logical_id.startswith("arn:") else name_or_logical_id
+        if key in self._by_name:
+            return self._by_name[key]
+        if key in self._functions:
+            return self._functions[key]
+        raise KeyError(f"no function {name_or_logical_id!r} in the template; it has {sorted(self._functions)}")
+
+    def module(self, name_or_logical_id: str) -> ModuleType:
+        """The function's handler module, imported (first time) as a cold start would: in its environment."""
+        spec = self.spec(name_or_logical_id)
+        if spec.module in sys.modules:
+            return sys.modules[spec.module]
+        with self._environment_of(spec):
+            return importlib.import_module(spec.module)
+
+    def clear_caches(self) -> None:
+        """Empty the ``functools.cache`` of every module-level function of each imported handler module."""
+        for spec in self._functions.values():
+            module = sys.modules.get(spec.module)
+            if module is None:
+                continue
+            for value in vars(module).values():
+                clear: Callable[[], None] | None = getattr(value, "cache_clear", None)
+                if clear is not None and getattr(value, "__module__", None) == module.__name__:
+                    clear()
+
+    def environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The variables the function sees: the template's, then the runtime's own."""
+        env = dict(spec.environment)
+        env.update(
+            {
+                "AWS_REGION": self._region,
+                "AWS_DEFAULT_REGION": self._region,
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": self._log_groups.get(spec.logical_id, f"/aws/lambda/{spec.name}"),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+                "_HANDLER": f"{Path(spec.module.replace('.', '/')).name}.{spec.handler}",
+            }
+        )
+        return env
+
+    @contextmanager
+    def _environment_of(self, spec: FunctionSpec) -> Iterator[None]:
+        """``os.environ`` as the function sees it, for the duration of the block (one function at a time)."""
+        with _INVOKE_LOCK, mock.patch.dict(os.environ, {}):
+            for key in self._declared - set(spec.environment):
+                os.environ.pop(key, None)
+            os.environ.update(self.environment(spec))
+            yield
+
+    def invoke(self, name_or_logical_id: str, event: Any) -> tuple[Any, bool]:
+        """Run the handler on ``event``: ``(result, False)``, or ``(error payload, True)`` if it raised."""
+        spec = self.spec(name_or_logical_id)
+        handler = getattr(self.module(spec.logical_id), spec.handler)
+        context = LambdaContext(
+            function_name=spec.name,
+            invoked_function_arn=spec.arn,
+            memory_limit_in_mb=spec.memory_mb,
+            log_group_name=self._log_groups.get(spec.logical_id, f"/aws/lambda/{spec.name}"),
+            timeout_seconds=spec.timeout_seconds,
+        )
+        started = time.monotonic()
+        with self._environment_of(spec):
+            try:
+                result: Any = handler(event, context)
+                errored = False
+            except Exception as exc:  # the Lambda runtime's contract: any exception is a function error
+                result = _error_payload(exc, context.aws_request_id)
+                errored = True
+        if not errored:
+            try:
+                json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                result = {
+                    "errorMessage": f"Unable to marshal response: {exc}",
+                    "errorType": "Runtime.MarshalError",
+                    "requestId": context.aws_request_id,
+                    "stackTrace": [],
+                }
+                errored = True
+        self.invocations.append(
+            Invocation(
+                function=spec.logical_id,
+                event=event,
+                result=result,
+                error_type=result["errorType"] if errored else None,
+                duration_seconds=time.monotonic() - started,
+            )
+        )
+        return result, errored
+
+
+def _error_payload(exc: Exception, request_id: str) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+    }
