@@ -122,7 +122,7 @@ def test_the_message_names_pipeline_execution_state_error_cause_times_parameters
         "cluster id:      j-1ABC",
         "no EMR cluster of this execution was still running",
         "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/",
-        "aws stepfunctions redrive-execution --execution-arn",
+        "Re-run slot:   aws stepfunctions start-execution",
     ):
         assert expected in body, expected
 
@@ -150,3 +150,21 @@ def test_a_run_that_failed_before_planning_says_it_has_no_parameters():
     note = render(change.detail, "transform", ExecutionFacts(), None, "us-east-1")
     assert "Run parameters: none" in note.message
     assert note.subject.startswith("[transient-analytics] Batch transform FAILED")
+
+
+def test_after_a_failed_step_the_message_offers_a_rerun_of_the_slot_not_a_useless_redrive():
+    change = parse_event(load_event("notify_failure/failed_emr_step"), ExecutionStatusChangeEvent)
+    note = render(change.detail, "emr", facts_from_history(STEP_FAILED_HISTORY), None, "us-east-1")
+    assert "Redrive:       not useful (the step's cluster was terminated)" in note.message
+    assert (
+        "aws stepfunctions start-execution --state-machine-arn "
+        "arn:aws:states:us-east-1:123456789012:stateMachine:transient-analytics-dev-emr-pipeline "
+        """--input '{"scheduled_time": "2026-11-25T20:15:00Z", "trigger": "backfill"}'"""
+    ) in note.message
+
+
+def test_a_run_stopped_before_planning_offers_a_redrive():
+    change = parse_event(load_event("notify_failure/aborted_emr"), ExecutionStatusChangeEvent)
+    note = render(change.detail, "emr", ExecutionFacts(), None, "us-east-1")
+    assert "Redrive:       aws stepfunctions redrive-execution --execution-arn" in note.message
+    assert "Re-run slot:" not in note.message

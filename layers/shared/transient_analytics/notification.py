@@ -158,9 +158,16 @@ def render(
             lines.append(f"Cleanup:       FAILED to check or terminate this execution's clusters: {cleanup.error}")
         else:
             lines.append("Cleanup:       no EMR cluster of this execution was still running.")
-    lines += [
-        "",
-        f"Console:       {console_url(region, detail.executionArn)}",
-        f"Redrive:       aws stepfunctions redrive-execution --execution-arn {detail.executionArn}",
-    ]
+    lines += ["", f"Console:       {console_url(region, detail.executionArn)}"]
+    if "TerminateClusterAfterStepFailure" in facts.states_entered:
+        # The cluster is gone: redriving would only re-enter the final Fail state.
+        lines.append("Redrive:       not useful (the step's cluster was terminated); re-run the slot instead")
+    else:
+        lines.append(f"Redrive:       aws stepfunctions redrive-execution --execution-arn {detail.executionArn}")
+    if plan.get("scheduled_time"):
+        rerun_input = f'{{"scheduled_time": "{plan["scheduled_time"]}", "trigger": "backfill"}}'
+        lines.append(
+            f"Re-run slot:   aws stepfunctions start-execution --state-machine-arn {detail.stateMachineArn} "
+            f"--input '{rerun_input}'"
+        )
     return Notification(subject=subject, message="\n".join(lines) + "\n")
