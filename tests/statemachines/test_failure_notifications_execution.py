@@ -102,7 +102,7 @@ def test_a_failed_run_becomes_one_message_naming_the_failed_state_error_and_caus
     assert f"States:        {' -> '.join(failed.states_entered)}" in message.message
     # AND the run's parameters, from the plan PrepareRun returned (read back from the real history)
     slot = "20261125T2015Z-" if state_machine == EMR else "20261125T0600Z-"
-    assert f"run id:          {slot}" in message.message
+    assert f"run id:           {slot}" in message.message
 
 
 def test_a_redelivered_failure_event_publishes_nothing_twice(harness: OfflineHarness):

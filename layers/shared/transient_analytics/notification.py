@@ -137,16 +137,16 @@ def render(
         lines.append(f"States:        {' -> '.join(facts.states_entered)}")
     if plan:
         lines += ["", "Run parameters:"]
-        lines.append(f"  run id:          {plan.get('run_id', '-')}")
-        lines.append(f"  scheduled time:  {plan.get('scheduled_time', '-')} ({plan.get('trigger', '-')})")
+        lines.append(f"  run id:           {plan.get('run_id', '-')}")
+        lines.append(f"  scheduled time:   {plan.get('scheduled_time', '-')} ({plan.get('trigger', '-')})")
         section = plan.get(pipeline) if isinstance(plan.get(pipeline), dict) else {}
         for key in ("cluster_name", "job_name_prefix", "input_uri", "output_uri", "log_uri", "partition_column"):
             if section.get(key):
-                lines.append(f"  {key.replace('_', ' ') + ':':<17}{section[key]}")
+                lines.append(f"  {key.replace('_', ' ') + ':':<18}{section[key]}")
     else:
         lines += ["", "Run parameters: none (the run failed before PrepareRun returned a plan)."]
     if facts.cluster_id:
-        lines.append(f"  cluster id:      {facts.cluster_id}")
+        lines.append(f"  cluster id:       {facts.cluster_id}")
     if cleanup is not None:
         lines.append("")
         if cleanup.terminated:
