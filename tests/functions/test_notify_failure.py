@@ -1,4 +1,5 @@
 import json
+import time
 
 import boto3
 import pytest
@@ -180,3 +181,21 @@ def test_clusters_the_notifier_may_not_describe_are_someone_elses_and_are_skippe
     assert report.error is None
     assert report.terminated == ("j-OURS",)
     assert emr.terminated == ["j-OURS"]
+
+
+def test_a_redelivery_after_the_idempotency_record_expired_is_published_again(notify_failure, history, sns_inbox):
+    event = load_event("notify_failure/failed_emr_step")
+    notify_failure.lambda_handler(event, FakeLambdaContext())
+    table = load_event("env")["NotifyFailureFunction"]["IDEMPOTENCY_TABLE"]
+    dynamodb = boto3.client("dynamodb")
+    [record] = dynamodb.scan(TableName=table)["Items"]
+    # the record carries the TTL the template's table expires it by (IDEMPOTENCY_TTL_SECONDS, a day)
+    assert 86_000 < int(record["expiration"]["N"]) - int(time.time()) <= 86_400
+    dynamodb.update_item(
+        TableName=table,
+        Key={"id": record["id"]},
+        UpdateExpression="SET expiration = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    notify_failure.lambda_handler(event, FakeLambdaContext())
+    assert len(sns_inbox()) == 2

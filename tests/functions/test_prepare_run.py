@@ -73,3 +73,24 @@ def test_a_missing_environment_variable_is_named(prepare_run, state_machines, mo
     prepare_run.settings.cache_clear()
     with pytest.raises(ConfigurationError, match="environment.DATA_BUCKET: Field required"):
         prepare_run.lambda_handler(load_event("prepare_run/scheduled_emr"), FakeLambdaContext())
+
+
+def test_with_two_runs_in_flight_the_earlier_goes_ahead_and_the_later_skips(prepare_run, state_machines):
+    sfn = boto3.client("stepfunctions")
+    first = sfn.start_execution(stateMachineArn=state_machines["emr"], name="first")["executionArn"]
+    second = sfn.start_execution(stateMachineArn=state_machines["emr"], name="second")["executionArn"]
+
+    def event_for(arn: str) -> dict:
+        event = load_event("prepare_run/scheduled_emr")
+        event["execution"]["id"], event["execution"]["name"] = arn, arn.rsplit(":", 1)[-1]
+        return event
+
+    first_plan = prepare_run.lambda_handler(event_for(first), FakeLambdaContext())
+    second_plan = prepare_run.lambda_handler(event_for(second), FakeLambdaContext())
+    assert (first_plan["skip"], second_plan["skip"]) == (False, True)
+    assert second_plan["blocking_execution_arn"] == first
+    # WHEN the first finishes while a third starts, the third goes ahead (the second has ended skipped)
+    sfn.stop_execution(executionArn=first)
+    sfn.stop_execution(executionArn=second)
+    third = sfn.start_execution(stateMachineArn=state_machines["emr"], name="third")["executionArn"]
+    assert prepare_run.lambda_handler(event_for(third), FakeLambdaContext())["skip"] is False
