@@ -1,0 +1,242 @@
+"""Train the abalone rings regressor: a scikit-learn Pipeline chosen by cross-validation.
+
+    python -m model.train [--data data/abalone/abalone.data] [--out model/artifacts]
+
+The pipeline is ``ColumnTransformer(OneHotEncoder(handle_unknown="ignore") on sex,
+StandardScaler on the seven numerics) → regressor``, built only from scikit-learn classes
+so that the pickle loads in the SageMaker scikit-learn container without this project.
+
+Procedure (all seeds fixed, default 42):
+
+1. 80/20 split (``train_test_split(random_state=seed)``).
+2. On the 80 %, 5-fold shuffled cross-validation of each candidate regressor (and of the
+   mean predictor, for reference); the candidate with the lowest mean CV RMSE wins.
+3. The winner is fitted on the 80 % and scored on the 20 % hold-out, beside the mean
+   predictor fitted on the same 80 %. The shipped ``model.joblib`` is exactly that fitted
+   pipeline, so the hold-out figures in ``metrics.json`` describe the artifact itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.base import RegressorMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_absolute_error, root_mean_squared_error
+from sklearn.model_selection import KFold, cross_validate, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from model.data import ABALONE_PATH, FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_COLUMN, TARGET_COLUMN, load_abalone
+
+LOG = logging.getLogger(__name__)
+
+MODEL_FILENAME = "model.joblib"
+METRICS_FILENAME = "metrics.json"
+DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "artifacts"
+DEFAULT_SEED = 42
+
+#: Name → factory(seed) of each regressor cross-validation chooses from.
+CANDIDATES: Mapping[str, Callable[[int], RegressorMixin]] = {
+    "ridge": lambda seed: Ridge(alpha=1.0),
+    "random_forest": lambda seed: RandomForestRegressor(
+        n_estimators=100, min_samples_leaf=5, random_state=seed, n_jobs=-1
+    ),
+    "hist_gradient_boosting": lambda seed: HistGradientBoostingRegressor(
+        learning_rate=0.1, max_iter=100, max_leaf_nodes=15, min_samples_leaf=20, random_state=seed
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Score:
+    """RMSE and MAE in rings (CV: mean and standard deviation over the folds)."""
+
+    rmse: float
+    mae: float
+    rmse_std: float | None = None
+    mae_std: float | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """What training measured; written as ``metrics.json`` beside the model."""
+
+    chosen: str
+    cv: dict[str, Score]  # every candidate, plus "mean_predictor"
+    holdout: Score  # the chosen model on the 20 % hold-out
+    holdout_mean_predictor: Score
+    n_rows: int
+    n_train: int
+    n_test: int
+    folds: int
+    seed: int
+    data_sha256: str
+    versions: dict[str, str]
+    train_seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, object]) -> Metrics:
+        values = dict(doc)
+        values["cv"] = {k: Score(**v) for k, v in dict(values["cv"]).items()}  # type: ignore[call-overload]
+        values["holdout"] = Score(**values["holdout"])  # type: ignore[arg-type]
+        values["holdout_mean_predictor"] = Score(**values["holdout_mean_predictor"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def build_pipeline(regressor: RegressorMixin) -> Pipeline:
+    """Preprocessing (one-hot sex, scaled numerics) followed by ``regressor``."""
+    preprocess = ColumnTransformer(
+        [
+            ("sex", OneHotEncoder(handle_unknown="ignore", sparse_output=False), [SEX_COLUMN]),
+            ("numeric", StandardScaler(), list(NUMERIC_COLUMNS)),
+        ],
+        remainder="drop",
+    )
+    return Pipeline([("preprocess", preprocess), ("regressor", regressor)])
+
+
+def train(
+    data_path: str | os.PathLike[str] = ABALONE_PATH,
+    out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
+    *,
+    seed: int = DEFAULT_SEED,
+    test_size: float = 0.2,
+    folds: int = 5,
+    candidates: Sequence[str] | None = None,
+) -> Metrics:
+    """Choose, fit and save the model; returns (and writes) its metrics.
+
+    Writes ``out_dir/model.joblib`` (the fitted Pipeline) and ``out_dir/metrics.json``.
+    """
+    started = time.perf_counter()
+    names = list(candidates) if candidates is not None else list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown or not names:
+        raise ValueError(f"unknown candidates {unknown}; choose from {list(CANDIDATES)}")
+
+    frame = load_abalone(data_path)
+    features, target = frame[list(FEATURE_COLUMNS)], frame[TARGET_COLUMN].astype("float64")
+    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=test_size, random_state=seed)
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+
+    cv: dict[str, Score] = {}
+    for name in [*names, "mean_predictor"]:
+        regressor = DummyRegressor(strategy="mean") if name == "mean_predictor" else CANDIDATES[name](seed)
+        result = cross_validate(
+            build_pipeline(regressor),
+            x_train,
+            y_train,
+            cv=splitter,
+            scoring=("neg_root_mean_squared_error", "neg_mean_absolute_error"),
+        )
+        rmse, mae = -result["test_neg_root_mean_squared_error"], -result["test_neg_mean_absolute_error"]
+        cv[name] = Score(
+            rmse=float(rmse.mean()), mae=float(mae.mean()), rmse_std=float(rmse.std()), mae_std=float(mae.std())
+        )
+        LOG.info("cv %-24s rmse %.3f ± %.3f  mae %.3f", name, cv[name].rmse, cv[name].rmse_std, cv[name].mae)
+
+    chosen = min(names, key=lambda n: cv[n].rmse)
+    model = single_threaded(build_pipeline(CANDIDATES[chosen](seed)).fit(x_train, y_train))
+    baseline = build_pipeline(DummyRegressor(strategy="mean")).fit(x_train, y_train)
+    holdout = _score(y_test, model.predict(x_test))
+    holdout_mean = _score(y_test, baseline.predict(x_test))
+    LOG.info(
+        "chosen %s: hold-out rmse %.3f mae %.3f (mean predictor rmse %.3f)",
+        chosen,
+        holdout.rmse,
+        holdout.mae,
+        holdout_mean.rmse,
+    )
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out / MODEL_FILENAME)
+    metrics = Metrics(
+        chosen=chosen,
+        cv=cv,
+        holdout=holdout,
+        holdout_mean_predictor=holdout_mean,
+        n_rows=len(frame),
+        n_train=len(x_train),
+        n_test=len(x_test),
+        folds=folds,
+        seed=seed,
+        data_sha256=hashlib.sha256(Path(data_path).read_bytes()).hexdigest(),
+        versions={
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+            "joblib": joblib.__version__,
+        },
+        train_seconds=round(time.perf_counter() - started, 3),
+    )
+    (out / METRICS_FILENAME).write_text(json.dumps(metrics.to_dict(), indent=2, sort_keys=True) + "\n")
+    return metrics
+
+
+def single_threaded(pipeline: Pipeline) -> Pipeline:
+    """Set every ``n_jobs`` to None (one thread) on a fitted pipeline.
+
+    A random forest predicting on several threads adds the trees' outputs in whatever order
+    the threads finish, so the same rows can differ in the last bits between calls. One
+    thread makes every prediction reproducible bit for bit, whatever the batching; the
+    serving container parallelises across requests (one worker per vCPU) instead.
+    """
+    params = {name: None for name in pipeline.get_params(deep=True) if name.endswith("n_jobs")}
+    return pipeline.set_params(**params) if params else pipeline
+
+
+def _score(y_true: object, y_pred: np.ndarray) -> Score:
+    return Score(rmse=float(root_mean_squared_error(y_true, y_pred)), mae=float(mean_absolute_error(y_true, y_pred)))
+
+
+def format_report(metrics: Metrics) -> str:
+    """A small text table of the CV and hold-out figures."""
+    lines = [f"{'model':<24}{'cv rmse':>14}{'cv mae':>10}", "-" * 48]
+    for name, score in sorted(metrics.cv.items(), key=lambda item: item[1].rmse):
+        mark = " *" if name == metrics.chosen else ""
+        lines.append(f"{name:<24}{score.rmse:>8.3f} ±{score.rmse_std or 0:.2f}{score.mae:>10.3f}{mark}")
+    chosen, mean = metrics.holdout, metrics.holdout_mean_predictor
+    lines.append("")
+    lines.append(
+        f"hold-out ({metrics.n_test} rows): {metrics.chosen} rmse {chosen.rmse:.3f} mae {chosen.mae:.3f}; "
+        f"mean predictor rmse {mean.rmse:.3f} mae {mean.mae:.3f}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the abalone model (writes model.joblib and metrics.json).")
+    parser.add_argument("--data", default=str(ABALONE_PATH), help="abalone.data (no header)")
+    parser.add_argument("--out", default=str(DEFAULT_OUT_DIR), help="output directory (default model/artifacts)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics = train(args.data, args.out, seed=args.seed, folds=args.folds)
+    sys.stdout.write(format_report(metrics) + f"\n\nwrote {Path(args.out) / MODEL_FILENAME} and {METRICS_FILENAME}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""Upload what the deployed pipelines need into the stack's data bucket.
+
+    python -m tools.publish --stack-name NAME [--region R] [--slot 2026-11-25T20:30Z] [--dry-run]
+
+Reads the bucket name from the stack's ``DataBucketName`` output (CloudFormation
+``describe_stacks``), then uploads, at the keys ``transient_analytics.layout`` defines:
+
+* the Spark job ``jobs/csv_to_parquet.py`` → ``layout.JOB_KEY``;
+* its schema ``jobs/schemas/characters.json`` → ``layout.SCHEMA_KEY``;
+* the model artifact ``model/artifacts/model.tar.gz`` → ``layout.MODEL_KEY`` (trained and
+  packaged first when the file is missing);
+* a generated characters CSV (``--sample-rows``, seed ``--seed``) →
+  ``layout.emr_input_prefix(slot) + "characters.csv"``;
+* the abalone batch ``data/abalone/batch.csv`` →
+  ``layout.transform_input_prefix(slot) + "abalone.csv"``.
+
+The slot is the run those inputs are for; by default the next 15-minute boundary strictly
+after now (UTC). ``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing
+(it still reads the stack, and does not build a missing model).
+
+Exit codes: 0 done, 2 a clear error (no stack, no output, no credentials, upload refused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from jobs import generate_characters
+from model.package import DEFAULT_ARTIFACT, build_artifact
+from model.train import train
+from transient_analytics import layout  # layers/shared on PYTHONPATH, as the Makefile sets it
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+LOG = logging.getLogger(__name__)
+
+BUCKET_OUTPUT_KEY = "DataBucketName"
+JOB_PATH = REPO_ROOT / "jobs" / "csv_to_parquet.py"
+SCHEMA_PATH = REPO_ROOT / "jobs" / "schemas" / "characters.json"
+BATCH_PATH = REPO_ROOT / "data" / "abalone" / "batch.csv"
+SAMPLE_FILENAME = "characters.csv"
+BATCH_FILENAME = "abalone.csv"
+DEFAULT_SAMPLE_ROWS = 10_000
+DEFAULT_SEED = 42
+SLOT_MINUTES = 15
+
+
+class PublishError(Exception):
+    """A failure the user can act on; printed as one line."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object to put: where it comes from, where it goes, and its bytes (None: not built yet)."""
+
+    source: str
+    key: str
+    content_type: str
+    body: bytes | None
+
+    @property
+    def size(self) -> int | None:
+        return None if self.body is None else len(self.body)
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack_name: str
+    bucket: str
+    slot: datetime
+    uploads: tuple[Upload, ...]
+
+    def describe(self) -> str:
+        """The plan as a table: source → s3 URI, bytes."""
+        rows = [
+            (u.source, layout.s3_uri(self.bucket, u.key), "(to build)" if u.size is None else f"{u.size:,}")
+            for u in self.uploads
+        ]
+        width_source = max(len(r[0]) for r in rows)
+        width_uri = max(len(r[1]) for r in rows)
+        header = (
+            f"stack {self.stack_name} → bucket {self.bucket}; slot {self.slot:%Y-%m-%dT%H:%MZ} "
+            f"({layout.slot_path(self.slot)})"
+        )
+        lines = [header] + [f"  {s:<{width_source}}  →  {uri:<{width_uri}}  {size:>12} bytes" for s, uri, size in rows]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- slot
+
+
+def default_slot(now: datetime) -> datetime:
+    """The next 15-minute boundary strictly after ``now``, in UTC."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    t = now.astimezone(UTC)
+    floor = t.replace(minute=t.minute - t.minute % SLOT_MINUTES, second=0, microsecond=0)
+    return floor + timedelta(minutes=SLOT_MINUTES)
+
+
+def parse_slot(text: str) -> datetime:
+    """An ISO-8601 time with a zone (``2026-11-25T20:30Z``, ``…+01:00``) as aware UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise PublishError(f"--slot {text!r} is not an ISO-8601 time (e.g. 2026-11-25T20:30Z)") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PublishError(f"--slot {text!r} has no time zone: add Z for UTC (e.g. 2026-11-25T20:30Z)")
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- stack
+
+
+def find_bucket(cloudformation: Any, stack_name: str, output_key: str = BUCKET_OUTPUT_KEY) -> str:
+    """The value of the stack's ``output_key`` output; PublishError if there is no such stack/output."""
+    region = cloudformation.meta.region_name
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        if "does not exist" in message:
+            raise PublishError(f"stack {stack_name!r} does not exist in region {region}") from None
+        raise PublishError(f"cannot read stack {stack_name!r} in {region}: {message}") from None
+    except NoCredentialsError:
+        raise PublishError("no AWS credentials found (set AWS_PROFILE or the AWS_* variables)") from None
+    if not stacks:
+        raise PublishError(f"stack {stack_name!r} does not exist in region {region}")
+    stack = stacks[0]
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+    if not outputs.get(output_key):
+        available = ", ".join(sorted(outputs)) or "none"
+        raise PublishError(
+            f"stack {stack_name!r} ({stack.get('StackStatus', '?')}) has no output {output_key!r}; "
+            f"its outputs: {available}"
+        )
+    return outputs[output_key]
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def build_model_artifact(path: Path) -> Path:
+    """Train into the artifact's directory and package: what publish does when it is missing."""
+    LOG.info("model artifact %s missing: training and packaging it", path)
+    train(out_dir=path.parent)
+    return build_artifact(model_dir=path.parent, out_path=path)
+
+
+def plan_uploads(
+    stack_name: str,
+    bucket: str,
+    slot: datetime,
+    *,
+    model_artifact: Path = DEFAULT_ARTIFACT,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    seed: int = DEFAULT_SEED,
+) -> Plan:
+    """Everything to upload, with bodies read or generated; a missing model has body None."""
+    for path in (JOB_PATH, SCHEMA_PATH, BATCH_PATH):
+        if not path.is_file():
+            raise PublishError(f"missing source file {path}")
+    model_body = model_artifact.read_bytes() if model_artifact.is_file() else None
+    model_source = _display(model_artifact) + ("" if model_body is not None else " (missing: train + package)")
+    uploads = (
+        Upload(_display(JOB_PATH), layout.JOB_KEY, "text/x-python", JOB_PATH.read_bytes()),
+        Upload(_display(SCHEMA_PATH), layout.SCHEMA_KEY, "application/json", SCHEMA_PATH.read_bytes()),
+        Upload(model_source, layout.MODEL_KEY, "application/gzip", model_body),
+        Upload(
+            f"generated characters ({sample_rows:,} rows, seed {seed})",
+            layout.emr_input_prefix(slot) + SAMPLE_FILENAME,
+            "text/csv",
+            generate_characters.generate_csv_bytes(sample_rows, seed),
+        ),
+        Upload(
+            _display(BATCH_PATH),
+            layout.transform_input_prefix(slot) + BATCH_FILENAME,
+            "text/csv",
+            BATCH_PATH.read_bytes(),
+        ),
+    )
+    return Plan(stack_name=stack_name, bucket=bucket, slot=slot, uploads=uploads)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- execute
+
+
+def execute(
+    plan: Plan, s3: Any, *, model_artifact: Path, builder: Callable[[Path], Path] = build_model_artifact
+) -> Plan:
+    """Build what is missing, then upload every object. Returns the plan with all bodies."""
+    uploads = []
+    for upload in plan.uploads:
+        if upload.body is None:
+            built = builder(model_artifact)
+            upload = replace(upload, source=_display(built), body=built.read_bytes())
+        uploads.append(upload)
+    done = replace(plan, uploads=tuple(uploads))
+    for upload in done.uploads:
+        uri = layout.s3_uri(done.bucket, upload.key)
+        try:
+            s3.put_object(Bucket=done.bucket, Key=upload.key, Body=upload.body, ContentType=upload.content_type)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise PublishError(f"upload to {uri} failed: {error.get('Code')}: {error.get('Message')}") from None
+        LOG.info("uploaded %s (%d bytes)", uri, upload.size)
+    return done
+
+
+def publish(
+    stack_name: str,
+    *,
+    region: str | None = None,
+    slot: datetime | None = None,
+    dry_run: bool = False,
+    model_artifact: Path = DEFAULT_ARTIFACT,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    seed: int = DEFAULT_SEED,
+    session: boto3.session.Session | None = None,
+    builder: Callable[[Path], Path] = build_model_artifact,
+    out: TextIO | None = None,
+) -> Plan:
+    """Find the bucket, print the plan (to ``out``, default stdout), and (unless ``dry_run``) upload it."""
+    out = out or sys.stdout
+    try:
+        session = session or boto3.session.Session(region_name=region)
+        cloudformation = session.client("cloudformation")
+        s3 = session.client("s3")
+    except NoRegionError:
+        raise PublishError("no AWS region: pass --region or set AWS_REGION") from None
+    except BotoCoreError as exc:
+        raise PublishError(f"cannot create AWS clients: {exc}") from None
+    bucket = find_bucket(cloudformation, stack_name)
+    plan = plan_uploads(
+        stack_name,
+        bucket,
+        slot or default_slot(datetime.now(UTC)),
+        model_artifact=model_artifact,
+        sample_rows=sample_rows,
+        seed=seed,
+    )
+    out.write(plan.describe() + "\n")
+    if dry_run:
+        out.write("dry run: nothing uploaded\n")
+        return plan
+    try:
+        done = execute(plan, s3, model_artifact=model_artifact, builder=builder)
+    except NoCredentialsError:
+        raise PublishError("no AWS credentials found (set AWS_PROFILE or the AWS_* variables)") from None
+    out.write(f"uploaded {len(done.uploads)} objects to s3://{done.bucket}/\n")
+    return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.publish", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack-name", required=True, help="the deployed CloudFormation/SAM stack")
+    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    parser.add_argument(
+        "--slot", help="scheduled time the inputs are for, ISO-8601 with zone (default: next 15-minute boundary)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, upload nothing")
+    parser.add_argument(
+        "--model-artifact", type=Path, default=DEFAULT_ARTIFACT, help="model.tar.gz to upload (built if missing)"
+    )
+    parser.add_argument(
+        "--sample-rows", type=int, default=DEFAULT_SAMPLE_ROWS, help="rows of generated characters data"
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the generated characters data")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    if args.sample_rows < 1:
+        parser.error("--sample-rows must be >= 1")
+    try:
+        slot = parse_slot(args.slot) if args.slot else None
+        publish(
+            args.stack_name,
+            region=args.region,
+            slot=slot,
+            dry_run=args.dry_run,
+            model_artifact=args.model_artifact,
+            sample_rows=args.sample_rows,
+            seed=args.seed,
+        )
+    except PublishError as exc:
+        sys.stderr.write(f"publish: error: {exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
