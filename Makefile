@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv test pytest unit statemachines checks lint format clean
+.PHONY: help venv demo demo-failure model payloads publish bench bench-payloads test pytest unit statemachines checks lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,30 @@ $(STAMP): requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the development environment (.venv, Python 3.13, pinned)
+
+demo: $(STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
+	$(PY) -m offline.demo $(if $(ROWS),--rows $(ROWS))
+
+demo-failure: $(STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
+	$(PY) -m offline.demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))
+
+model: $(STAMP) ## train the abalone model and package model/artifacts/model.tar.gz
+	$(PY) -m model.train
+	$(PY) -m model.package
+
+payloads: $(STAMP) ## payload tests: Spark job (local Spark), model, publish (moto)
+	$(PY) -m pytest tests/payloads -q
+
+publish: $(STAMP) ## upload job, schema, model and sample inputs: make publish STACK=name [REGION=] [SLOT=] [DRY_RUN=1]
+	$(if $(STACK),,$(error STACK is required: make publish STACK=name))
+	$(PY) -m tools.publish --stack-name $(STACK) $(if $(REGION),--region $(REGION)) $(if $(SLOT),--slot $(SLOT)) $(if $(DRY_RUN),--dry-run)
+
+bench: bench-payloads ## every benchmark beside its baseline (payloads, then orchestration)
+	$(PY) -m bench.bench_orchestration
+
+bench-payloads: $(STAMP) ## Spark job vs DuckDB (5M rows); handlers vs pipeline.predict (1M rows)
+	$(PY) -m bench.bench_spark_vs_duckdb $(if $(BENCH_ROWS),--rows $(BENCH_ROWS))
+	$(PY) -m bench.bench_inference
 
 test: checks pytest ## the whole suite: static checks (SAM, cfn-lint, ASL, checkov, sam build), then pytest
 
@@ -46,4 +70,4 @@ format: $(STAMP) ## ruff format + autofix
 	$(VENV)/bin/ruff check --fix .
 
 clean: ## remove build outputs (keeps the environments)
-	rm -rf .aws-sam build out .bench .pytest_cache .hypothesis spark-warehouse
+	rm -rf .aws-sam build out .bench .pytest_cache .hypothesis spark-warehouse model/artifacts

@@ -1,0 +1,316 @@
+"""The offline twin's main job: both workflows end to end on this machine, with a report.
+
+    python -m offline.demo                      # make demo
+    python -m offline.demo --fail-spark-step    # make demo-failure
+
+What runs is what ``sam deploy`` ships: ``template.yaml`` and the two ``.asl.json`` files,
+executed by moto's Step Functions engine (:mod:`offline.harness`), with the real
+``prepare_run`` and ``notify_failure`` handlers in-process, the real Spark job on local
+Spark and the real model behind the ``.sync`` tasks (:mod:`offline.runners`). The inputs
+are put where a deployed stack expects them by the same code as ``make publish``
+(:mod:`tools.publish`), into moto's S3.
+
+``--fail-spark-step`` deploys the EMR pipeline with ``PartitionColumn=guild``, a column the
+data does not have: the real Spark job fails, the state machine terminates the cluster and
+fails with the step's error, and the "Execution Status Change" event AWS would emit is given
+to ``notify_failure``, whose SNS message the report shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow.parquet as pq
+
+from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
+from offline.picture import render_svg, visits_from_history
+from offline.runners import LocalRunners, parse_s3_uri
+from tools.publish import execute, plan_uploads
+
+DEFAULT_OUT = REPO_ROOT / "out" / "demo"
+FAILING_PARTITION_COLUMN = "guild"
+
+
+@dataclass
+class StateTiming:
+    name: str
+    state_type: str
+    seconds: float
+    outcome: str
+
+
+@dataclass
+class WorkflowReport:
+    title: str
+    logical_id: str
+    result: ExecutionResult
+    states: list[StateTiming]
+    picture: Path
+    wall_seconds: float
+    payload_seconds: float
+    objects: list[str] = field(default_factory=list)
+    notification: dict[str, str] | None = None
+
+
+@dataclass
+class DemoReport:
+    slot: str
+    workflows: list[WorkflowReport]
+    clusters: list[tuple[str, str, str]]  # id, name, final state
+    setup_seconds: float
+    total_seconds: float
+    text: str = ""
+
+    def workflow(self, logical_id: str) -> WorkflowReport:
+        return next(w for w in self.workflows if w.logical_id == logical_id)
+
+
+def state_timings(result: ExecutionResult, definition: dict[str, Any]) -> list[StateTiming]:
+    """Each state entered, in order, with its duration and outcome, from the execution history."""
+    timings: list[StateTiming] = []
+    entered: dict[str, Any] = {}
+    visits = visits_from_history(result.history, definition)
+    last = result.history[-1]["timestamp"] if result.history else None
+    for event in result.history:
+        if "stateEnteredEventDetails" in event:
+            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
+        elif "stateExitedEventDetails" in event:
+            name = event["stateExitedEventDetails"]["name"]
+            start = entered.pop(name, event["timestamp"])
+            kind = definition["States"][name]["Type"]
+            timings.append(StateTiming(name, kind, _seconds(start, event["timestamp"]), visits.get(name, "succeeded")))
+    for name, start in entered.items():  # Fail states and the state a failure ended in have no exit
+        kind = definition["States"][name]["Type"]
+        timings.append(StateTiming(name, kind, _seconds(start, last), visits.get(name, "failed")))
+    order = {name: i for i, name in enumerate(result.states_entered)}
+    return sorted(timings, key=lambda t: order.get(t.name, len(order)))
+
+
+def _seconds(start: Any, end: Any) -> float:
+    if isinstance(start, str):
+        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    return max(0.0, (end - start).total_seconds())
+
+
+def list_outputs(s3: Any, uri: str) -> list[dict[str, Any]]:
+    bucket, prefix = parse_s3_uri(uri)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [{"Bucket": bucket, **obj} for page in pages for obj in page.get("Contents", [])]
+
+
+def parquet_partitions(s3: Any, output_uri: str) -> dict[str, int]:
+    """Row count per partition directory of the Spark job's output (read back from S3)."""
+    counts: dict[str, int] = {}
+    _, prefix = parse_s3_uri(output_uri)
+    for obj in list_outputs(s3, output_uri):
+        if not obj["Key"].endswith(".parquet"):
+            continue
+        body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read()
+        partition = obj["Key"][len(prefix) :].rsplit("/", 1)[0]
+        counts[partition] = counts.get(partition, 0) + pq.read_metadata(io.BytesIO(body)).num_rows
+    return dict(sorted(counts.items()))
+
+
+class Demo:
+    """One run of the twin: set up, run both workflows, report."""
+
+    def __init__(
+        self,
+        out_dir: Path = DEFAULT_OUT,
+        *,
+        sample_rows: int = 20_000,
+        fail_spark_step: bool = False,
+        echo: Callable[[str], None] | None = None,
+        model_artifact: Path | None = None,
+    ) -> None:
+        self.out_dir = out_dir
+        self.sample_rows = sample_rows
+        self.fail_spark_step = fail_spark_step
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self.model_artifact = model_artifact or (REPO_ROOT / "model" / "artifacts" / "model.tar.gz")
+
+    def run(self) -> DemoReport:
+        started = time.monotonic()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        parameters = {"ModelPublished": "true", "ScheduleState": "DISABLED"}
+        if self.fail_spark_step:
+            parameters["PartitionColumn"] = FAILING_PARTITION_COLUMN
+        slot = _current_slot()
+        self.echo(f"== transient-analytics offline demo (slot {slot:%Y-%m-%dT%H:%MZ})")
+        with OfflineHarness(parameters=parameters, execution_timeout=1800.0) as harness:
+            bucket = harness.stack.ref("DataBucket")
+            s3 = boto3.client("s3", region_name=harness.region)
+            self.echo(f"-- publishing job, schema, model and sample inputs to s3://{bucket}/ (as `make publish` does)")
+            plan = plan_uploads(
+                harness.stack.stack_name,
+                bucket,
+                slot,
+                model_artifact=self.model_artifact,
+                sample_rows=self.sample_rows,
+            )
+            done = execute(plan, s3, model_artifact=self.model_artifact)
+            for upload in done.uploads:
+                self.echo(f"   {upload.source} → s3://{bucket}/{upload.key} ({upload.size:,} bytes)")
+            model_url = harness.stack.resolve(harness.stack.resource_property("AbaloneModel", "PrimaryContainer"))[
+                "ModelDataUrl"
+            ]
+            runners = LocalRunners(
+                self.out_dir / "work", region=harness.region, progress=self.echo, model_data_url=model_url
+            )
+            (self.out_dir / "work").mkdir(parents=True, exist_ok=True)
+            runners.register(harness)
+            setup_seconds = time.monotonic() - started
+
+            workflows = [
+                self._run(harness, runners, "EmrPipelineStateMachine", "EMR pipeline", slot),
+                self._run(harness, runners, "BatchTransformStateMachine", "Batch transform", slot),
+            ]
+            emr = boto3.client("emr", region_name=harness.region)
+            clusters = [
+                (c["Id"], c["Name"], c["Status"]["State"])
+                for page in emr.get_paginator("list_clusters").paginate()
+                for c in page["Clusters"]
+            ]
+            for workflow in workflows:
+                self._collect_objects(workflow, s3)
+        report = DemoReport(
+            slot=f"{slot:%Y-%m-%dT%H:%M:%SZ}",
+            workflows=workflows,
+            clusters=clusters,
+            setup_seconds=setup_seconds,
+            total_seconds=time.monotonic() - started,
+        )
+        report.text = render_report(report)
+        (self.out_dir / "report.md").write_text(report.text)
+        return report
+
+    def _run(
+        self, harness: OfflineHarness, runners: LocalRunners, logical_id: str, title: str, slot: datetime
+    ) -> WorkflowReport:
+        self.echo(f"-- {title}: starting {harness.state_machine_arn(logical_id).rsplit(':', 1)[-1]}")
+        before_steps = sum(s.seconds for s in runners.steps) + sum(t.seconds for t in runners.transforms)
+        started = time.monotonic()
+        result = harness.run(
+            logical_id,
+            {"scheduled_time": f"{slot:%Y-%m-%dT%H:%M:%SZ}", "trigger": "manual"},
+            name=f"demo-{logical_id[:5].lower()}-{slot:%Y%m%d%H%M}-{int(time.time())}",
+        )
+        wall = time.monotonic() - started
+        payload = sum(s.seconds for s in runners.steps) + sum(t.seconds for t in runners.transforms) - before_steps
+        definition = json.loads(
+            harness.sfn.describe_state_machine(stateMachineArn=result.description["stateMachineArn"])["definition"]
+        )
+        picture = self.out_dir / f"{logical_id}.svg"
+        picture.write_text(
+            render_svg(definition, visits_from_history(result.history, definition), f"{title}: {result.status}")
+        )
+        workflow = WorkflowReport(
+            title=title,
+            logical_id=logical_id,
+            result=result,
+            states=state_timings(result, definition),
+            picture=picture,
+            wall_seconds=wall,
+            payload_seconds=payload,
+        )
+        self.echo(f"   {title} ended {result.status} in {wall:.1f} s")
+        if result.status != "SUCCEEDED":
+            event = harness.status_change_event(result.arn)
+            harness.invoke_function("NotifyFailureFunction", event)
+            messages = harness.published()
+            if messages:
+                workflow.notification = {"subject": messages[-1].subject, "message": messages[-1].message}
+        return workflow
+
+    def _collect_objects(self, workflow: WorkflowReport, s3: Any) -> None:
+        output = workflow.result.output or {}
+        plan = output.get("plan") if isinstance(output, dict) else None
+        if workflow.logical_id == "EmrPipelineStateMachine" and plan and plan.get("emr"):
+            for partition, rows in parquet_partitions(s3, plan["emr"]["output_uri"]).items():
+                workflow.objects.append(f"{plan['emr']['output_uri']}{partition}/  {rows:,} rows")
+        if workflow.logical_id == "BatchTransformStateMachine" and plan and plan.get("transform"):
+            for obj in list_outputs(s3, plan["transform"]["output_uri"]):
+                body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read().decode()
+                lines = body.splitlines()
+                workflow.objects.append(f"s3://{obj['Bucket']}/{obj['Key']}  {len(lines):,} rows; first rows:")
+                workflow.objects += [f"    {line}" for line in lines[:5]]
+
+
+def _current_slot() -> datetime:
+    """The 15-minute slot now is in (a manual run for the slot a schedule would just have started)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    return now.replace(minute=now.minute - now.minute % 15)
+
+
+def render_report(report: DemoReport) -> str:
+    lines = [f"# transient-analytics offline demo, slot {report.slot}", ""]
+    for w in report.workflows:
+        lines.append(f"## {w.title}: {w.result.status} ({w.wall_seconds:.1f} s; payload {w.payload_seconds:.1f} s)")
+        if w.result.error:
+            lines.append(f"error: {w.result.error}")
+        lines += ["", "| state | type | seconds | outcome |", "|---|---|---:|---|"]
+        lines += [f"| {s.name} | {s.state_type} | {s.seconds:.2f} | {s.outcome} |" for s in w.states]
+        lines += ["", f"picture: {_relative(w.picture)}"]
+        if w.objects:
+            lines += ["", "objects written:", *[f"  {o}" for o in w.objects]]
+        if w.notification:
+            lines += [
+                "",
+                f"SNS notification, subject: {w.notification['subject']}",
+                "",
+                "```",
+                w.notification["message"].rstrip(),
+                "```",
+            ]
+        lines.append("")
+    lines += ["## EMR clusters", "", "| cluster | name | final state |", "|---|---|---|"]
+    lines += [f"| {cid} | {name} | {state} |" for cid, name, state in report.clusters]
+    orchestration = report.total_seconds - report.setup_seconds - sum(w.payload_seconds for w in report.workflows)
+    lines += [
+        "",
+        f"wall time {report.total_seconds:.1f} s: set-up (data, model, publish, moto) {report.setup_seconds:.1f} s, "
+        f"payload (Spark, model) {sum(w.payload_seconds for w in report.workflows):.1f} s, "
+        f"orchestration {orchestration:.1f} s",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fail-spark-step", action="store_true", help="run with a Spark step that fails")
+    parser.add_argument("--rows", type=int, default=20_000, help="sample characters rows (default 20,000)")
+    parser.add_argument("--out", type=Path, default=None, help="report folder (default out/demo or out/demo-failure)")
+    args = parser.parse_args(argv)
+    out = args.out or (REPO_ROOT / "out" / ("demo-failure" if args.fail_spark_step else "demo"))
+    report = Demo(out, sample_rows=args.rows, fail_spark_step=args.fail_spark_step).run()
+    print()
+    print(report.text)
+    print(f"report: {_relative(out / 'report.md')}")
+    expected = "FAILED" if args.fail_spark_step else "SUCCEEDED"
+    statuses = {w.title: w.result.status for w in report.workflows}
+    emr_ok = statuses["EMR pipeline"] == expected and statuses["Batch transform"] == "SUCCEEDED"
+    leaked = [c for c in report.clusters if c[2] != "TERMINATED"]
+    if leaked:
+        print(f"LEAKED CLUSTERS: {leaked}", file=sys.stderr)
+    return 0 if emr_ok and not leaked else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
