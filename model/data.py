@@ -12,25 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
+# The features, in the order a batch CSV row carries them, are defined once, in the serving
+# code: inference.py ships alone in model.tar.gz, so it cannot import from here.
+from model.code.inference import FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_COLUMN, SEX_VALUES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ABALONE_PATH = REPO_ROOT / "data" / "abalone" / "abalone.data"
 BATCH_PATH = REPO_ROOT / "data" / "abalone" / "batch.csv"
 
-SEX_COLUMN = "sex"
-NUMERIC_COLUMNS: tuple[str, ...] = (
-    "length",
-    "diameter",
-    "height",
-    "whole_weight",
-    "shucked_weight",
-    "viscera_weight",
-    "shell_weight",
-)
-#: What the model takes, in the order a batch CSV row carries them.
-FEATURE_COLUMNS: tuple[str, ...] = (SEX_COLUMN, *NUMERIC_COLUMNS)
 TARGET_COLUMN = "rings"
 COLUMNS: tuple[str, ...] = (*FEATURE_COLUMNS, TARGET_COLUMN)
-SEX_VALUES: tuple[str, ...] = ("M", "F", "I")
 
 
 def load_abalone(path: str | os.PathLike[str] = ABALONE_PATH) -> pd.DataFrame:
