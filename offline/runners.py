@@ -297,10 +297,7 @@ class LocalRunners:
         env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
         env.pop("SPARK_HOME", None)
         self.progress(f"step {step_id}: spark-submit --master {self.spark_master} (local Spark)")
-        process = subprocess.Popen(
-            command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=False
-        )
-        assert process.stdout is not None
+        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         lines: list[str] = []
         started = time.monotonic()
         last_beat = started
@@ -309,9 +306,7 @@ class LocalRunners:
         def read() -> None:
             assert process.stdout is not None
             buffer = b""
-            while (
-                chunk := process.stdout.read1(4096) if hasattr(process.stdout, "read1") else process.stdout.read(4096)
-            ):
+            while chunk := process.stdout.read1(4096):  # what is there now: progress bars end in \r
                 buffer += chunk
                 *complete, buffer = re.split(rb"[\r\n]", buffer)
                 for raw in complete:
