@@ -19,11 +19,12 @@ to ``notify_failure``, whose SNS message the report shows.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,8 @@ class DemoReport:
     clusters: list[tuple[str, str, str]]  # id, name, final state
     setup_seconds: float
     total_seconds: float
+    function_logs: Path | None = None
+    function_log_lines: int = 0
     text: str = ""
 
     def workflow(self, logical_id: str) -> WorkflowReport:
@@ -121,6 +124,41 @@ def parquet_partitions(s3: Any, output_uri: str) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+class _FunctionLogs(io.TextIOBase):
+    """stdout that sends the functions' structured (JSON) log lines to a file, the rest through."""
+
+    def __init__(self, through: Any, log_file: Any) -> None:
+        self._through, self._file, self._pending, self.lines = through, log_file, "", 0
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *complete, self._pending = self._pending.split("\n")
+        for line in complete:
+            if line.startswith('{"level"'):
+                self._file.write(line + "\n")
+                self.lines += 1
+            else:
+                self._through.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._through.flush()
+        self._file.flush()
+
+
+@contextlib.contextmanager
+def function_logs_to(path: Path) -> Iterator[_FunctionLogs]:
+    """Route the in-process Lambdas' Powertools log lines (JSON on stdout, as in CloudWatch) to ``path``.
+
+    Powertools binds its handler to ``sys.stdout`` when a handler module is imported, which the
+    harness does at the first invocation, inside this block.
+    """
+    with path.open("w") as log_file:
+        splitter = _FunctionLogs(sys.stdout, log_file)
+        with contextlib.redirect_stdout(splitter):
+            yield splitter
+
+
 class Demo:
     """One run of the twin: set up, run both workflows, report."""
 
@@ -140,8 +178,16 @@ class Demo:
         self.model_artifact = model_artifact or (REPO_ROOT / "model" / "artifacts" / "model.tar.gz")
 
     def run(self) -> DemoReport:
-        started = time.monotonic()
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        with function_logs_to(self.out_dir / "function-logs.jsonl") as logs:
+            report = self._run_all()
+        report.function_log_lines = logs.lines
+        report.text = render_report(report)
+        (self.out_dir / "report.md").write_text(report.text)
+        return report
+
+    def _run_all(self) -> DemoReport:
+        started = time.monotonic()
         parameters = {"ModelPublished": "true", "ScheduleState": "DISABLED"}
         if self.fail_spark_step:
             parameters["PartitionColumn"] = FAILING_PARTITION_COLUMN
@@ -183,16 +229,14 @@ class Demo:
             ]
             for workflow in workflows:
                 self._collect_objects(workflow, s3)
-        report = DemoReport(
+        return DemoReport(
             slot=f"{slot:%Y-%m-%dT%H:%M:%SZ}",
             workflows=workflows,
             clusters=clusters,
             setup_seconds=setup_seconds,
             total_seconds=time.monotonic() - started,
+            function_logs=self.out_dir / "function-logs.jsonl",
         )
-        report.text = render_report(report)
-        (self.out_dir / "report.md").write_text(report.text)
-        return report
 
     def _run(
         self, harness: OfflineHarness, runners: LocalRunners, logical_id: str, title: str, slot: datetime
@@ -282,6 +326,11 @@ def render_report(report: DemoReport) -> str:
         f"payload (Spark, model) {sum(w.payload_seconds for w in report.workflows):.1f} s, "
         f"orchestration {orchestration:.1f} s",
     ]
+    if report.function_logs is not None:
+        lines.append(
+            f"function logs (Powertools JSON, with correlation ids): {_relative(report.function_logs)} "
+            f"({report.function_log_lines} lines)"
+        )
     return "\n".join(lines) + "\n"
 
 
