@@ -125,7 +125,11 @@ def parquet_partitions(s3: Any, output_uri: str) -> dict[str, int]:
 
 
 class _FunctionLogs(io.TextIOBase):
-    """stdout that sends the functions' structured (JSON) log lines to a file, the rest through."""
+    """stdout that sends the functions' structured (JSON) log lines to a file, the rest through.
+
+    A logging handler bound to it while it was ``sys.stdout`` keeps it after the block ends:
+    from then on (``detach``) every line passes through.
+    """
 
     def __init__(self, through: Any, log_file: Any) -> None:
         self._through, self._file, self._pending, self.lines = through, log_file, "", 0
@@ -134,7 +138,7 @@ class _FunctionLogs(io.TextIOBase):
         self._pending += text
         *complete, self._pending = self._pending.split("\n")
         for line in complete:
-            if line.startswith('{"level"'):
+            if self._file is not None and line.startswith('{"level"'):
                 self._file.write(line + "\n")
                 self.lines += 1
             else:
@@ -142,8 +146,14 @@ class _FunctionLogs(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
-        self._through.flush()
-        self._file.flush()
+        if not getattr(self._through, "closed", False):
+            self._through.flush()
+        if self._file is not None:
+            self._file.flush()
+
+    def detach(self) -> None:  # type: ignore[override]
+        self.flush()
+        self._file = None
 
 
 @contextlib.contextmanager
@@ -155,8 +165,11 @@ def function_logs_to(path: Path) -> Iterator[_FunctionLogs]:
     """
     with path.open("w") as log_file:
         splitter = _FunctionLogs(sys.stdout, log_file)
-        with contextlib.redirect_stdout(splitter):
-            yield splitter
+        try:
+            with contextlib.redirect_stdout(splitter):
+                yield splitter
+        finally:
+            splitter.detach()
 
 
 class Demo:
