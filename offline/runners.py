@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -123,11 +124,11 @@ class LocalRunners:
         harness.runners.register(EMR_TERMINATE, self.terminate_cluster)
         harness.runners.register(SAGEMAKER_TRANSFORM, self.create_transform_job)
 
-    @property
+    @cached_property
     def s3(self) -> Any:
         return boto3.client("s3", region_name=self.region)
 
-    @property
+    @cached_property
     def emr(self) -> Any:
         return boto3.client("emr", region_name=self.region)
 
@@ -270,17 +271,21 @@ class LocalRunners:
         except Exception:
             return False
 
+    def _keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every object key under ``prefix`` (folder markers left out)."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+
     def _download_prefix(self, bucket: str, prefix: str, target: Path) -> int:
         count = 0
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                relative = obj["Key"][len(prefix) :].lstrip("/")
-                if not relative:
-                    continue
-                path = target / relative
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.s3.download_file(bucket, obj["Key"], str(path))
-                count += 1
+        for key in self._keys(bucket, prefix):
+            relative = key[len(prefix) :].lstrip("/")
+            if not relative:
+                continue
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(bucket, key, str(path))
+            count += 1
         return count
 
     def _upload_dir(self, folder: Path, uri: str) -> int:
@@ -359,12 +364,7 @@ class LocalRunners:
             model = self._load_model(job_name)
             inference = model["inference"]
             bucket, prefix = parse_s3_uri(input_uri)
-            keys = [
-                obj["Key"]
-                for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                for obj in page.get("Contents", [])
-                if not obj["Key"].endswith("/")
-            ]
+            keys = self._keys(bucket, prefix)
             if not keys:
                 raise TransformError(
                     f'ClientError: No S3 objects found under S3 URL "{input_uri}" given in input data source.'
