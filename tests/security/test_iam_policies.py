@@ -69,7 +69,22 @@ def condition_values(statement: Statement, key: str) -> list[Any]:
     return values
 
 
+#: What Step Functions needs to set up vended log delivery to CloudWatch Logs (resource "*" only).
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+
+
 # ------------------------------------------------------------------ no wildcard grants
+
+
 def test_no_allow_statement_grants_every_action_or_a_whole_service(statements: list[Statement]) -> None:
     offending = []
     for statement in filter(allows, statements):
@@ -110,18 +125,7 @@ def test_roles_attach_only_the_expected_aws_managed_policies(resources: dict[str
 
 def test_statements_on_every_resource_are_only_those_aws_allows_no_other_way(statements: list[Statement]) -> None:
     """``Resource: "*"`` only for actions that support no resource-level permission, or with a condition."""
-    without_resource_types = {
-        "ecr:GetAuthorizationToken",
-        "elasticmapreduce:ListClusters",
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-    }
+    without_resource_types = {"ecr:GetAuthorizationToken", "elasticmapreduce:ListClusters", *LOG_DELIVERY_ACTIONS}
     offending = []
     for statement in filter(allows, statements):
         if statement.kind != "identity" or "*" not in statement.resources:
@@ -299,16 +303,7 @@ def test_emr_state_machine_role_has_what_the_three_emr_sync_tasks_call(statement
 def test_state_machine_roles_can_set_up_log_delivery(statements: list[Statement], role: str) -> None:
     """Without these Step Functions refuses to create a state machine that logs to CloudWatch Logs."""
     granted = statements_of_role(statements, role)
-    for action in (
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-    ):
+    for action in LOG_DELIVERY_ACTIONS:
         assert grants(granted, action), action
 
 
