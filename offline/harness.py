@@ -309,11 +309,13 @@ class OfflineHarness:
             sqs.create_queue(QueueName=self.stack.physical_name(lid))
         dynamodb = boto3.client("dynamodb", region_name=self.region)
         for lid in self.stack.resources_of_type("AWS::DynamoDB::Table"):
+            indexes = self.stack.resource_property(lid, "GlobalSecondaryIndexes")
             dynamodb.create_table(
                 TableName=self.stack.ref(lid),
                 KeySchema=self.stack.resource_property(lid, "KeySchema"),
                 AttributeDefinitions=self.stack.resource_property(lid, "AttributeDefinitions"),
                 BillingMode=self.stack.resource_property(lid, "BillingMode", "PAY_PER_REQUEST"),
+                **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             )
         sns = boto3.client("sns", region_name=self.region)
         self._inbox_url = sqs.create_queue(QueueName=_INBOX_QUEUE)["QueueUrl"]

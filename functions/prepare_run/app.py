@@ -1,7 +1,8 @@
-"""PrepareRun: turn an execution's input into its run plan (names, dated paths, overlap guard).
+"""PrepareRun: find the slots with work, claim the oldest in the slot ledger, return the run's plan.
 
-Invoked by both state machines' first state. Thin: parse, read the clock and the running
-executions, delegate to ``transient_analytics.plan.build_plan``, return the plan.
+Invoked by both state machines' first state. Thin: parse, read the clock, delegate to
+``transient_analytics.planning.prepare_run`` (S3 listing and DynamoDB ledger behind ports),
+emit the run's metrics, return the plan (``work: false`` when there is nothing to do).
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transient_analytics.aws import Executions
+from transient_analytics.aws import Objects
+from transient_analytics.ledger_store import SlotLedger
 from transient_analytics.models import PrepareRunEvent, parse_event
-from transient_analytics.plan import build_plan
+from transient_analytics.planning import prepare_run
+from transient_analytics.run_metrics import add_all, planning_metrics
 from transient_analytics.settings import PrepareRunSettings, load_settings
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 
 @cache
@@ -30,23 +34,21 @@ def settings() -> PrepareRunSettings:
 
 
 @cache
-def executions() -> Executions:
-    return Executions(boto3.client("stepfunctions"))
+def ports() -> tuple[Objects, SlotLedger]:
+    return Objects(boto3.client("s3")), SlotLedger(boto3.client("dynamodb"), settings().LEDGER_TABLE)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="execution.id", clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_event(event, PrepareRunEvent)
-    running = executions().running(request.execution.state_machine_arn)
-    plan = build_plan(request, settings(), now(), running)
+    plan, stats = prepare_run(request, settings(), now(), *ports())
     logger.append_keys(run_id=plan.run_id, pipeline=plan.pipeline)
-    if plan.skip:
-        logger.warning("Another execution is still running: this run is skipped", extra={"reason": plan.skip_reason})
-    else:
-        logger.info("Run planned", extra={"scheduled_time": plan.scheduled_time, "trigger": plan.trigger})
+    add_all(metrics, plan.pipeline, planning_metrics(plan, stats))
+    logger.info(plan.reason, extra={"claimed": stats.claimed, "waiting": stats.waiting, "held": stats.held})
     return plan.model_dump(mode="json")

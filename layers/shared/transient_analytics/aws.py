@@ -6,32 +6,23 @@ fake); the handlers build the real clients lazily, on first use, not at import.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from transient_analytics.notification import CleanupReport, Notification
-from transient_analytics.overlap import RunningExecution
+from transient_analytics.slots import ObjectRef
 
 #: EMR cluster states in which a cluster still costs money and can be terminated.
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 
 
 class Executions:
-    """Step Functions: running executions of a state machine, and an execution's history."""
+    """Step Functions: an execution's history."""
 
     def __init__(self, client: Any) -> None:
         self._sfn = client
-
-    def running(self, state_machine_arn: str) -> list[RunningExecution]:
-        pages = self._sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=state_machine_arn, statusFilter="RUNNING"
-        )
-        return [
-            RunningExecution(arn=e["executionArn"], start_date=e["startDate"])
-            for page in pages
-            for e in page.get("executions", [])
-        ]
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         pages = self._sfn.get_paginator("get_execution_history").paginate(
@@ -86,3 +77,50 @@ class Topic:
             TopicArn=self._topic_arn, Subject=notification.subject, Message=notification.message
         )
         return str(response["MessageId"])
+
+
+def _split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+class Objects:
+    """S3: the landing objects under a prefix (one paginated ``ListObjectsV2``), and small JSON documents."""
+
+    def __init__(self, client: Any) -> None:
+        self._s3 = client
+        #: ``ListObjectsV2`` pages and ``GetObject`` calls made (the note reports them per run).
+        self.calls: dict[str, int] = {}
+
+    def _count(self, op: str) -> None:
+        self.calls[op] = self.calls.get(op, 0) + 1
+
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectRef]:
+        refs: list[ObjectRef] = []
+        token: str | None = None
+        while True:
+            self._count("ListObjectsV2")
+            page = self._s3.list_objects_v2(
+                Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
+            )
+            refs += [ObjectRef(key=o["Key"], etag=o.get("ETag", ""), size=int(o.get("Size", 0))) for o in page.get("Contents", [])]
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return refs
+
+    def read_json(self, uri: str) -> Any | None:
+        """The JSON document at ``uri``, or None when there is no such object or it is not JSON."""
+        bucket, key = _split_s3_uri(uri)
+        self._count("GetObject")
+        try:
+            body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None

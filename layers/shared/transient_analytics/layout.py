@@ -4,22 +4,27 @@ Every S3 key the pipelines read or write is built here, so the run plan (what th
 state machines send to EMR and SageMaker), the publish command (what a user uploads)
 and the offline twin all agree. Pure functions, no AWS calls.
 
-Layout (``{slot}`` is the Hive-style ``dt=YYYY-MM-DD/hour=HH/minute=MM`` of a run's
-scheduled time in UTC)::
+Layout (``{slot}`` is the Hive-style path of a slot's start in UTC: ``dt=YYYY-MM-DD/hour=HH/minute=MM``
+for the EMR pipeline's 15-minute slots, ``dt=YYYY-MM-DD`` for the batch transform's daily slots)::
 
     artifacts/jobs/csv_to_parquet.py             the PySpark job the EMR step runs
     artifacts/jobs/schemas/characters.json       its explicit input schema
     artifacts/models/abalone/model.tar.gz        the SageMaker scikit-learn model artifact
     landing/characters/{slot}/*.csv              EMR pipeline input (CSV with header)
-    curated/characters/{slot}/class=…/*.parquet  EMR pipeline output
+    curated/characters/{slot}/class=…/*.parquet  EMR pipeline output, one slot's partition
+    curated/characters/{slot}/_manifest.json     that slot's completion manifest (written last)
     batch/abalone/input/{slot}/*.csv             transform input (CSV, no header, features only)
     batch/abalone/output/{slot}/run={run_id}/    transform output (input row + prediction)
-    logs/emr/{slot}/                             EMR cluster logs (LogUri), expired by lifecycle
+    runs/{pipeline}/{run_id}/report.json         the Spark job's per-slot report of one run
+    logs/emr/dt=…/hour=…/minute=…/               EMR cluster logs (LogUri) of a run, expired by lifecycle
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+from transient_analytics.slots import Pipeline, utc
 
 JOB_KEY = "artifacts/jobs/csv_to_parquet.py"
 SCHEMA_KEY = "artifacts/jobs/schemas/characters.json"
@@ -30,6 +35,10 @@ EMR_OUTPUT_ROOT = "curated/characters"
 EMR_LOG_ROOT = "logs/emr"
 TRANSFORM_INPUT_ROOT = "batch/abalone/input"
 TRANSFORM_OUTPUT_ROOT = "batch/abalone/output"
+RUNS_ROOT = "runs"
+MANIFEST_NAME = "_manifest.json"
+INPUT_ROOTS: dict[Pipeline, str] = {"emr": EMR_INPUT_ROOT, "transform": TRANSFORM_INPUT_ROOT}
+_SLOT_IN_KEY = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})/(?:hour=(\d{2})/minute=(\d{2})/)?(.+)$")
 
 #: The column the sample EMR job partitions its Parquet output by.
 DEFAULT_PARTITION_COLUMN = "class"
@@ -52,21 +61,68 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key.lstrip('/')}"
 
 
-def emr_input_prefix(scheduled_time: datetime) -> str:
-    return f"{EMR_INPUT_ROOT}/{slot_path(scheduled_time)}/"
+def day_path(start: datetime) -> str:
+    """``dt=2026-11-25``: the path of a daily slot (the batch transform's)."""
+    return f"dt={utc(start):%Y-%m-%d}"
 
 
-def emr_output_prefix(scheduled_time: datetime) -> str:
-    return f"{EMR_OUTPUT_ROOT}/{slot_path(scheduled_time)}/"
+def emr_input_prefix(slot_start: datetime) -> str:
+    return f"{EMR_INPUT_ROOT}/{slot_path(slot_start)}/"
+
+
+def emr_output_prefix(slot_start: datetime) -> str:
+    return f"{EMR_OUTPUT_ROOT}/{slot_path(slot_start)}/"
+
+
+def manifest_key(slot_start: datetime) -> str:
+    """The completion manifest of an EMR slot, beside its output (``_`` keeps readers off it)."""
+    return emr_output_prefix(slot_start) + MANIFEST_NAME
 
 
 def emr_log_prefix(scheduled_time: datetime) -> str:
     return f"{EMR_LOG_ROOT}/{slot_path(scheduled_time)}/"
 
 
-def transform_input_prefix(scheduled_time: datetime) -> str:
-    return f"{TRANSFORM_INPUT_ROOT}/{slot_path(scheduled_time)}/"
+def transform_input_prefix(slot_start: datetime) -> str:
+    return f"{TRANSFORM_INPUT_ROOT}/{day_path(slot_start)}/"
 
 
-def transform_output_prefix(scheduled_time: datetime, run_id: str) -> str:
-    return f"{TRANSFORM_OUTPUT_ROOT}/{slot_path(scheduled_time)}/run={run_id}/"
+def transform_output_prefix(slot_start: datetime, run_id: str) -> str:
+    return f"{TRANSFORM_OUTPUT_ROOT}/{day_path(slot_start)}/run={run_id}/"
+
+
+def run_report_key(pipeline: Pipeline, run_id: str) -> str:
+    return f"{RUNS_ROOT}/{pipeline}/{run_id}/report.json"
+
+
+def input_prefix(pipeline: Pipeline, slot_start: datetime) -> str:
+    return emr_input_prefix(slot_start) if pipeline == "emr" else transform_input_prefix(slot_start)
+
+
+def input_day_prefix(pipeline: Pipeline, day: datetime) -> str:
+    """Where one UTC day's landing objects of ``pipeline`` are: one ``ListObjectsV2`` lists them all."""
+    return f"{INPUT_ROOTS[pipeline]}/{day_path(day)}/"
+
+
+def slot_of_key(pipeline: Pipeline, key: str) -> datetime | None:
+    """The start of the slot a landing object belongs to, or None for a key outside the layout.
+
+    Objects whose file name starts with ``_`` or ``.`` (markers, temporary files: Spark's rule)
+    and folder placeholders belong to no slot.
+    """
+    root = INPUT_ROOTS[pipeline] + "/"
+    if not key.startswith(root):
+        return None
+    match = _SLOT_IN_KEY.match(key[len(root) :])
+    if not match:
+        return None
+    day, hour, minute, rest = match.groups()
+    name = rest.rsplit("/", 1)[-1]
+    if not name or name.startswith(("_", ".")):
+        return None
+    if (pipeline == "emr") != (hour is not None):
+        return None
+    try:
+        return datetime.strptime(f"{day} {hour or '00'}:{minute or '00'}", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None

@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from transient_analytics.errors import InvalidEventError, describe_validation_error
+from transient_analytics.slots import Pipeline
 
-Pipeline = Literal["emr", "transform"]
+__all__ = ["Pipeline"]
 Trigger = Literal["schedule", "backfill", "manual"]
 
 STATE_MACHINE_ARN_PATTERN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
@@ -26,6 +27,15 @@ EXECUTION_ARN_PATTERN = (
 #: Epoch milliseconds between 2000-01-01 and 2100-01-01: anything outside is not a real event.
 _EPOCH_MS_MIN = 946_684_800_000
 _EPOCH_MS_MAX = 4_102_444_800_000
+
+
+class BackfillRequest(BaseModel):
+    """A range of slots to convert again: slot ids (``2026-11-25T20:15Z``) on slot boundaries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: str = Field(alias="from", min_length=1, max_length=32)
+    to: str = Field(min_length=1, max_length=32)
 
 
 class RunRequest(BaseModel):
@@ -39,6 +49,11 @@ class RunRequest(BaseModel):
         "<aws.scheduler.scheduled-time>; a backfill names a past time; absent means now.",
     )
     trigger: Trigger | None = Field(default=None, description="Who started the run.")
+    backfill: BackfillRequest | None = Field(
+        default=None,
+        description="Queue the slots from ``from`` up to (not including) ``to`` again (quarantined ones "
+        "released), then run as usual.",
+    )
 
 
 class ExecutionContext(BaseModel):
@@ -113,3 +128,65 @@ def parse_event[M: BaseModel](event: Any, model: type[M]) -> M:
         if isinstance(cause, ValidationError):
             raise InvalidEventError(describe_validation_error(cause)) from None
         raise
+
+
+class SlotWork(BaseModel):
+    """One claimed slot of a run: where its data is, where it goes, and what it held when claimed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
+    input_uri: str = Field(pattern=r"^s3://")
+    output_uri: str = Field(pattern=r"^s3://")
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{32}$")
+    objects: int = Field(ge=0)
+    bytes: int = Field(ge=0)
+    manifest_uri: str | None = None
+    #: Transform only: the slot's job-name prefix (the state machine appends retry and redrive counts).
+    job_name_prefix: str | None = None
+
+
+class TaskError(BaseModel):
+    """A caught error as a ``Catch`` puts it at its ``ResultPath``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    Error: str = ""
+    Cause: str = ""
+
+
+class TransformJobOutcome(BaseModel):
+    """What one iteration of the transform state machine's Map reports for its slot."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
+    status: Literal["converted", "failed"]
+    job: dict[str, Any] | None = None
+    error: TaskError | None = None
+
+
+class RecordedPlan(BaseModel):
+    """The part of the run plan ``record_slots`` needs back."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    run_id: str = Field(min_length=1, max_length=64)
+    slots: list[SlotWork] = Field(min_length=1, max_length=100)
+    report_uri: str | None = None
+
+
+Outcome = Literal["step_succeeded", "step_failed", "cluster_failed", "termination_failed", "transform"]
+
+
+class RecordSlotsEvent(BaseModel):
+    """The payload the state machines' ``RecordSlots`` task sends to ``record_slots`` after the work."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pipeline: Pipeline
+    outcome: Outcome
+    execution: ExecutionContext
+    plan: RecordedPlan
+    error: TaskError | None = None
+    jobs: list[TransformJobOutcome] = Field(default_factory=list)

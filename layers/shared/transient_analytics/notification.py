@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from transient_analytics.history import ExecutionFacts
+from transient_analytics.ledger import SlotRecord
+from transient_analytics.slots import GRIDS, parse_slot_id, slot_id
 from transient_analytics.models import ExecutionStatusChangeDetail
 
 #: SNS: "Subjects must be ASCII text that begins with a letter, number, or punctuation mark;
@@ -140,9 +142,12 @@ def render(
         lines.append(f"  run id:           {plan.get('run_id', '-')}")
         lines.append(f"  scheduled time:   {plan.get('scheduled_time', '-')} ({plan.get('trigger', '-')})")
         section = plan.get(pipeline) if isinstance(plan.get(pipeline), dict) else {}
-        for key in ("cluster_name", "job_name_prefix", "input_uri", "output_uri", "log_uri", "partition_column"):
+        for key in ("cluster_name", "log_uri", "partition_column"):
             if section.get(key):
                 lines.append(f"  {key.replace('_', ' ') + ':':<18}{section[key]}")
+        slots = [s.get("slot", "?") for s in plan.get("slots") or [] if isinstance(s, dict)]
+        if slots:
+            lines.append(f"  slots:            {', '.join(slots)}")
     else:
         lines += ["", "Run parameters: none (the run failed before PrepareRun returned a plan)."]
     if facts.cluster_id:
@@ -159,15 +164,46 @@ def render(
         else:
             lines.append("Cleanup:       no EMR cluster of this execution was still running.")
     lines += ["", f"Console:       {console_url(region, detail.executionArn)}"]
-    if "TerminateClusterAfterStepFailure" in facts.states_entered:
-        # The cluster is gone: redriving would only re-enter the final Fail state.
-        lines.append("Redrive:       not useful (the step's cluster was terminated); re-run the slot instead")
-    else:
-        lines.append(f"Redrive:       aws stepfunctions redrive-execution --execution-arn {detail.executionArn}")
-    if plan.get("scheduled_time"):
-        rerun_input = f'{{"scheduled_time": "{plan["scheduled_time"]}", "trigger": "backfill"}}'
+    slots = [s["slot"] for s in plan.get("slots") or [] if isinstance(s, dict) and isinstance(s.get("slot"), str)]
+    if slots:
         lines.append(
-            f"Re-run slot:   aws stepfunctions start-execution --state-machine-arn {detail.stateMachineArn} "
-            f"--input '{rerun_input}'"
+            "Recovery:      automatic: the slot ledger holds these slots as failed (or released) and the next run "
+            "takes them again; a slot that fails its maximum number of attempts is quarantined and reported."
         )
+        lines.append(f"Re-run now:    {backfill_command(pipeline, detail.stateMachineArn, slots[0], slots[-1])}")
     return Notification(subject=subject, message="\n".join(lines) + "\n")
+
+
+def backfill_command(pipeline: str, state_machine_arn: str, first_slot: str, last_slot: str) -> str:
+    """The command that queues the slots ``first_slot`` .. ``last_slot`` again (and releases quarantined ones)."""
+    grid = GRIDS["emr" if pipeline == "emr" else "transform"]
+    end = slot_id(grid.end_of(parse_slot_id(last_slot)))
+    payload = json.dumps({"backfill": {"from": first_slot, "to": end}, "trigger": "backfill"})
+    return f"aws stepfunctions start-execution --state-machine-arn {state_machine_arn} --input '{payload}'"
+
+
+def quarantine_notification(
+    stack: str, pipeline: str, state_machine_arn: str, records: list[SlotRecord], max_attempts: int
+) -> Notification:
+    """One message naming every slot a run quarantined, its last error and the command that releases it."""
+    title = PIPELINE_TITLES.get(pipeline, pipeline)
+    names = ", ".join(r.slot for r in records)
+    subject = sns_subject(f"[transient-analytics] {title}: {len(records)} slot(s) quarantined: {names}")
+    lines = [
+        f"{len(records)} slot(s) of the {title} ({stack}) failed {max_attempts} times and are quarantined.",
+        "Later runs leave them alone; the other slots go on. Fix the data (or the job), then release them.",
+        "",
+    ]
+    for r in records:
+        lines += [
+            f"Slot:          {r.slot}",
+            f"Attempts:      {r.attempts}",
+            f"Last run:      {r.run_id or '-'}",
+            f"Last error:    {r.error or '-'}",
+            f"Objects:       {r.objects} ({r.bytes} bytes, fingerprint {r.fingerprint or '-'})",
+            f"Release:       {backfill_command(pipeline, state_machine_arn, r.slot, r.slot)}",
+            f"               or: make backfill STACK={stack} PIPELINE={pipeline} FROM={r.slot} "
+            f"TO={slot_id(GRIDS['emr' if pipeline == 'emr' else 'transform'].end_of(parse_slot_id(r.slot)))}",
+            "",
+        ]
+    return Notification(subject=subject, message="\n".join(lines))

@@ -1,7 +1,7 @@
 """The run plan: everything one execution needs to know, computed once, in one place.
 
 ``prepare_run`` returns it; the state machines only route it into the EMR and SageMaker
-requests (``$.plan.…``). Pure: the current time and the running executions are arguments.
+requests (``$.plan.…``). Pure: the clock and the slots the run claimed are arguments.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from transient_analytics import layout, naming
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.models import Pipeline, PrepareRunEvent, Trigger
-from transient_analytics.overlap import RunningExecution, blocking_execution
+from transient_analytics.models import Pipeline, PrepareRunEvent, SlotWork, Trigger
 from transient_analytics.settings import PrepareRunSettings
+from transient_analytics.slots import Fingerprint, slot_id
 
 #: Tag keys put on every EMR cluster and transform job a run starts.
 TAG_EXECUTION = "transient-analytics:execution"
@@ -36,15 +36,14 @@ class Tag(BaseModel):
 
 
 class EmrPlan(BaseModel):
-    """What the EMR pipeline's states send to ``createCluster`` and ``addStep``."""
+    """What the EMR pipeline's states send to ``createCluster`` and ``addStep``: one cluster, every claimed slot."""
 
     cluster_name: str
     log_uri: str
-    input_uri: str
-    output_uri: str
     partition_column: str
     job_uri: str
     schema_uri: str
+    report_uri: str
     #: ``Instances`` of RunJobFlow: instance groups, subnet, kept alive for the steps.
     instances: dict[str, Any]
     #: ``Configurations`` of RunJobFlow (Spark/YARN tuning from the template).
@@ -56,11 +55,8 @@ class EmrPlan(BaseModel):
 
 
 class TransformPlan(BaseModel):
-    """What the transform pipeline sends to ``createTransformJob``."""
+    """What the transform pipeline sends to ``createTransformJob``, once per claimed slot."""
 
-    job_name_prefix: str = Field(max_length=naming.SAGEMAKER_JOB_NAME_MAX - naming.JOB_NAME_SUFFIX_MAX)
-    input_uri: str
-    output_uri: str
     instance_type: str
     instance_count: int
     max_payload_mb: int
@@ -77,9 +73,11 @@ class RunPlan(BaseModel):
     trigger: Trigger
     execution_arn: str
     execution_name: str
-    skip: bool
-    skip_reason: str | None = None
-    blocking_execution_arn: str | None = None
+    #: False: nothing to convert (no new data, or every slot with work is held by another run).
+    work: bool
+    reason: str
+    slots: list[SlotWork] = Field(default_factory=list)
+    report_uri: str | None = None
     emr: EmrPlan | None = None
     transform: TransformPlan | None = None
 
@@ -110,24 +108,27 @@ def resolve_scheduled_time(
     return t.replace(second=0, microsecond=0), "given"
 
 
-def spark_submit_args(job_uri: str, input_uri: str, output_uri: str, column: str, schema_uri: str) -> list[str]:
-    """``command-runner.jar`` arguments of the Spark step (cluster deploy mode)."""
-    return [
+def spark_submit_args(
+    job_uri: str, schema_uri: str, column: str, run_id: str, report_uri: str, slots: list[SlotWork]
+) -> list[str]:
+    """``command-runner.jar`` arguments of the Spark step (cluster deploy mode): one job, every slot."""
+    args = [
         "spark-submit",
         "--deploy-mode",
         "cluster",
         job_uri,
-        "--input",
-        input_uri,
-        "--output",
-        output_uri,
-        "--partition-column",
-        column,
         "--schema",
         schema_uri,
-        "--mode",
-        "overwrite",
+        "--partition-column",
+        column,
+        "--run-id",
+        run_id,
+        "--report",
+        report_uri,
     ]
+    for s in slots:
+        args += ["--slot", s.slot, s.input_uri, s.output_uri, s.fingerprint]
+    return args
 
 
 def instance_groups(s: PrepareRunSettings) -> list[dict[str, Any]]:
@@ -161,30 +162,71 @@ def instance_groups(s: PrepareRunSettings) -> list[dict[str, Any]]:
     return groups
 
 
+def slot_work(
+    pipeline: Pipeline, bucket: str, start: datetime, fp: Fingerprint, run_id: str, job_name_prefix: str | None
+) -> SlotWork:
+    """Where a claimed slot's data is read from and written to."""
+    if pipeline == "emr":
+        return SlotWork(
+            slot=slot_id(start),
+            input_uri=layout.s3_uri(bucket, layout.emr_input_prefix(start)),
+            output_uri=layout.s3_uri(bucket, layout.emr_output_prefix(start)),
+            manifest_uri=layout.s3_uri(bucket, layout.manifest_key(start)),
+            fingerprint=fp.digest,
+            objects=fp.objects,
+            bytes=fp.bytes,
+        )
+    return SlotWork(
+        slot=slot_id(start),
+        input_uri=layout.s3_uri(bucket, layout.transform_input_prefix(start)),
+        output_uri=layout.s3_uri(bucket, layout.transform_output_prefix(start, run_id)),
+        fingerprint=fp.digest,
+        objects=fp.objects,
+        bytes=fp.bytes,
+        job_name_prefix=job_name_prefix,
+    )
+
+
+def run_tags(pipeline: Pipeline, execution_arn: str, run_id: str, stack: str) -> list[Tag]:
+    return [
+        Tag(Key=TAG_EXECUTION, Value=execution_arn),
+        Tag(Key=TAG_RUN_ID, Value=run_id),
+        Tag(Key=TAG_PIPELINE, Value=pipeline),
+        Tag(Key=TAG_STACK, Value=stack),
+    ]
+
+
 def build_plan(
     event: PrepareRunEvent,
     settings: PrepareRunSettings,
-    now: datetime,
-    running: list[RunningExecution],
+    scheduled: datetime,
+    trigger: Trigger,
+    claimed: list[tuple[datetime, Fingerprint]],
+    reason: str,
 ) -> RunPlan:
-    """The run plan for ``event``'s execution, given the clock and the executions still running."""
-    scheduled, source = resolve_scheduled_time(event.input.scheduled_time, now, settings.MAX_BACKFILL_DAYS)
-    trigger: Trigger = event.input.trigger or ("manual" if source == "now" else "backfill")
+    """The run plan for ``event``'s execution and the slots it claimed (oldest first); no work when none."""
     execution = event.execution
+    pipeline = event.pipeline
     rid = naming.run_id(scheduled, execution.id)
-    blocker = blocking_execution(execution.id, running)
-    tags = [
-        Tag(Key=TAG_EXECUTION, Value=execution.id),
-        Tag(Key=TAG_RUN_ID, Value=rid),
-        Tag(Key=TAG_PIPELINE, Value=event.pipeline),
-        Tag(Key=TAG_STACK, Value=settings.NAME_PREFIX),
-    ]
     bucket = settings.DATA_BUCKET
+    tags = run_tags(pipeline, execution.id, rid, settings.NAME_PREFIX)
+    slots = [
+        slot_work(
+            pipeline,
+            bucket,
+            start,
+            fp,
+            rid,
+            naming.transform_job_name_prefix(settings.TRANSFORM_JOB_BASE_NAME, start, execution.id)
+            if pipeline == "transform"
+            else None,
+        )
+        for start, fp in claimed
+    ]
     emr = transform = None
-    if event.pipeline == "emr":
+    report_uri = layout.s3_uri(bucket, layout.run_report_key(pipeline, rid)) if slots else None
+    if slots and pipeline == "emr" and report_uri:
         job_uri = layout.s3_uri(bucket, layout.JOB_KEY)
-        input_uri = layout.s3_uri(bucket, layout.emr_input_prefix(scheduled))
-        output_uri = layout.s3_uri(bucket, layout.emr_output_prefix(scheduled))
         schema_uri = layout.s3_uri(bucket, layout.SCHEMA_KEY)
         instances: dict[str, Any] = {
             "InstanceGroups": instance_groups(settings),
@@ -196,23 +238,21 @@ def build_plan(
         emr = EmrPlan(
             cluster_name=naming.cluster_name(settings.NAME_PREFIX, "emr", scheduled, execution.id),
             log_uri=layout.s3_uri(bucket, layout.emr_log_prefix(scheduled)),
-            input_uri=input_uri,
-            output_uri=output_uri,
             partition_column=settings.PARTITION_COLUMN,
             job_uri=job_uri,
             schema_uri=schema_uri,
+            report_uri=report_uri,
             instances=instances,
             configurations=[c.model_dump(exclude_defaults=True) for c in settings.EMR_CONFIGURATIONS],
             auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
-            spark_submit_args=spark_submit_args(job_uri, input_uri, output_uri, settings.PARTITION_COLUMN, schema_uri),
+            spark_submit_args=spark_submit_args(
+                job_uri, schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots
+            ),
             step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
             tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
         )
-    else:
+    elif slots:
         transform = TransformPlan(
-            job_name_prefix=naming.transform_job_name_prefix(settings.TRANSFORM_JOB_BASE_NAME, scheduled, execution.id),
-            input_uri=layout.s3_uri(bucket, layout.transform_input_prefix(scheduled)),
-            output_uri=layout.s3_uri(bucket, layout.transform_output_prefix(scheduled, rid)),
             instance_type=settings.TRANSFORM_INSTANCE_TYPE,
             instance_count=settings.TRANSFORM_INSTANCE_COUNT,
             max_payload_mb=settings.TRANSFORM_MAX_PAYLOAD_MB,
@@ -220,17 +260,16 @@ def build_plan(
             tags=tags,
         )
     return RunPlan(
-        pipeline=event.pipeline,
+        pipeline=pipeline,
         run_id=rid,
         scheduled_time=scheduled.strftime("%Y-%m-%dT%H:%M:%SZ"),
         trigger=trigger,
         execution_arn=execution.id,
         execution_name=execution.name,
-        skip=blocker is not None,
-        skip_reason=(
-            f"execution {blocker.arn} (started {blocker.start_date.isoformat()}) is still running" if blocker else None
-        ),
-        blocking_execution_arn=blocker.arn if blocker else None,
+        work=bool(slots),
+        reason=reason,
+        slots=slots,
+        report_uri=report_uri,
         emr=emr,
         transform=transform,
     )

@@ -52,6 +52,16 @@ class PrepareRunSettings(BaseModel):
     TRANSFORM_MAX_PAYLOAD_MB: int = Field(default=6, ge=1, le=100)
     TRANSFORM_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
     MAX_BACKFILL_DAYS: int = Field(default=366, ge=1, le=3650)
+    LEDGER_TABLE: str = Field(min_length=3, max_length=255)
+    #: A run looks this far back for slots with landing data (older open slots come from the ledger).
+    EMR_LOOKBACK_HOURS: int = Field(default=24, ge=1, le=24 * 31)
+    TRANSFORM_LOOKBACK_DAYS: int = Field(default=7, ge=1, le=366)
+    EMR_MAX_SLOTS_PER_RUN: int = Field(default=8, ge=1, le=96)
+    TRANSFORM_MAX_SLOTS_PER_RUN: int = Field(default=3, ge=1, le=31)
+    #: A claim is held this long; it must outlast the state machine's own timeout.
+    EMR_CLAIM_LEASE_SECONDS: int = Field(default=11700, ge=600, le=7 * 86400)
+    TRANSFORM_CLAIM_LEASE_SECONDS: int = Field(default=15300, ge=600, le=7 * 86400)
+    MAX_BACKFILL_SLOTS: int = Field(default=2976, ge=1, le=35136)
 
     @field_validator("EMR_CONFIGURATIONS", mode="before")
     @classmethod
@@ -83,6 +93,22 @@ class NotifyFailureSettings(BaseModel):
             self.EMR_STATE_MACHINE_ARN: "emr",
             self.TRANSFORM_STATE_MACHINE_ARN: "transform",
         }.get(state_machine_arn)
+
+
+class RecordSlotsSettings(BaseModel):
+    """Environment of ``record_slots``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    DATA_BUCKET: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    NAME_PREFIX: str = Field(min_length=1, max_length=64)
+    LEDGER_TABLE: str = Field(min_length=3, max_length=255)
+    TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\.fifo)?$")
+    #: A slot whose conversion failed this many times is quarantined.
+    MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    #: ``done`` records are kept this long, then expired by DynamoDB's TTL.
+    DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+    EVENT_BUS_NAME: str = Field(default="default", min_length=1, max_length=256)
 
 
 def load_settings[S: BaseModel](model: type[S], environ: Mapping[str, str]) -> S:

@@ -1,0 +1,65 @@
+"""RecordSlots: after the work, record each claimed slot done, failed, quarantined or released.
+
+Invoked by both state machines on every path after the cluster is terminated (or the transform
+jobs ended). Thin: parse, delegate to ``transient_analytics.recording.record``, emit the run's
+metrics, tell someone about newly quarantined slots, announce converted slots, return a summary
+the state machine routes on.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from transient_analytics.aws import Objects, Topic
+from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.models import RecordSlotsEvent, parse_event
+from transient_analytics.notification import quarantine_notification
+from transient_analytics.recording import record
+from transient_analytics.run_metrics import add_all, recording_metrics
+from transient_analytics.settings import RecordSlotsSettings, load_settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def settings() -> RecordSlotsSettings:
+    return load_settings(RecordSlotsSettings, os.environ)
+
+
+@cache
+def ports() -> tuple[SlotLedger, Objects, Topic]:
+    s = settings()
+    return SlotLedger(boto3.client("dynamodb"), s.LEDGER_TABLE), Objects(boto3.client("s3")), Topic(boto3.client("sns"), s.TOPIC_ARN)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path="execution.id", clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_event(event, RecordSlotsEvent)
+    store, objects, topic = ports()
+    result = record(request, settings(), now(), store, objects)
+    add_all(metrics, request.pipeline, recording_metrics(request, result))
+    if result.quarantined:
+        s = settings()
+        notice = quarantine_notification(
+            s.NAME_PREFIX, request.pipeline, request.execution.state_machine_arn, result.quarantined, s.MAX_SLOT_ATTEMPTS
+        )
+        logger.warning("Slots quarantined", extra={"slots": [r.slot for r in result.quarantined]})
+        topic.publish(notice)
+    summary = result.summary()
+    logger.info(summary["summary"], extra={"outcome": request.outcome, "run_id": request.plan.run_id})
+    return summary

@@ -1,0 +1,186 @@
+"""Planning a run: which slots have work, claiming them in the ledger, and the plan for the rest of the run.
+
+``prepare_run`` is what the ``prepare_run`` function does, with its AWS calls behind two small
+ports (the landing listing and the ledger) so that it is tested against moto and against fakes
+alike. The rules it applies live in ``slots``, ``ledger`` and ``plan``.
+
+Calls per run, for a 24-hour lookback of 15-minute slots: one ``ListObjectsV2`` per UTC day the
+window and the open slots touch (2 for a 24-hour window; one more page per 1,000 objects that
+day), one consistent ``Query`` of the window's records, one ``Query`` of the open-slots index, and
+one conditional ``PutItem`` per claimed slot (at most the per-run maximum), plus one ``Query`` and
+one ``PutItem`` per requeued slot for a backfill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from transient_analytics import layout, ledger, naming
+from transient_analytics.errors import InvalidEventError
+from transient_analytics.ledger import SlotRecord
+from transient_analytics.models import PrepareRunEvent, Trigger
+from transient_analytics.plan import RunPlan, build_plan, resolve_scheduled_time
+from transient_analytics.settings import PrepareRunSettings
+from transient_analytics.slots import GRIDS, Fingerprint, ObjectRef, Pipeline, fingerprint, parse_range, parse_slot_id, slot_id
+
+
+class Landing(Protocol):
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectRef]: ...
+
+
+class Ledger(Protocol):
+    def window(self, pipeline: Pipeline, first_slot: str, last_slot: str) -> dict[str, SlotRecord]: ...
+    def open(self, pipeline: Pipeline) -> dict[str, SlotRecord]: ...
+    def write(self, new: SlotRecord, expected_version: int | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """What planning found, for the logs and the run's metrics."""
+
+    claimed: list[str]
+    waiting: list[str]
+    held: list[str]
+    quarantined: list[str]
+    lag: timedelta
+    #: Slots another execution claimed between this run's read and its write.
+    lost_races: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+
+
+def lookback(pipeline: Pipeline, settings: PrepareRunSettings) -> timedelta:
+    if pipeline == "emr":
+        return timedelta(hours=settings.EMR_LOOKBACK_HOURS)
+    return timedelta(days=settings.TRANSFORM_LOOKBACK_DAYS)
+
+
+def lease(pipeline: Pipeline, settings: PrepareRunSettings) -> timedelta:
+    seconds = settings.EMR_CLAIM_LEASE_SECONDS if pipeline == "emr" else settings.TRANSFORM_CLAIM_LEASE_SECONDS
+    return timedelta(seconds=seconds)
+
+
+def max_slots(pipeline: Pipeline, settings: PrepareRunSettings) -> int:
+    return settings.EMR_MAX_SLOTS_PER_RUN if pipeline == "emr" else settings.TRANSFORM_MAX_SLOTS_PER_RUN
+
+
+def observe(
+    pipeline: Pipeline, bucket: str, starts: set[datetime], landing: Landing
+) -> dict[datetime, Fingerprint]:
+    """The fingerprint of each of ``starts`` that holds landing data: one listing per UTC day."""
+    days = sorted({layout.input_day_prefix(pipeline, s) for s in starts})
+    by_slot: dict[datetime, list[ObjectRef]] = {}
+    for prefix in days:
+        for obj in landing.list_prefix(bucket, prefix):
+            start = layout.slot_of_key(pipeline, obj.key)
+            if start is not None and start in starts:
+                by_slot.setdefault(start, []).append(obj)
+    return {s: fingerprint(objs) for s, objs in by_slot.items()}
+
+
+def _requeue_range(
+    request: PrepareRunEvent, settings: PrepareRunSettings, scheduled: datetime, now: datetime, store: Ledger
+) -> tuple[list[datetime], dict[str, SlotRecord], list[str]]:
+    """Mark a backfill range's slots pending (quarantined ones released); return its slots and records."""
+    backfill = request.input.backfill
+    if backfill is None:
+        return [], {}, []
+    pipeline = request.pipeline
+    grid = GRIDS[pipeline]
+    rng = parse_range(backfill.from_, backfill.to, grid, settings.MAX_BACKFILL_SLOTS, field="input.backfill")
+    if rng.end > grid.start_of(scheduled):
+        raise InvalidEventError(
+            f"input.backfill.to: must not be after the start of the current slot ({slot_id(grid.start_of(scheduled))}): "
+            f"a slot still filling cannot be backfilled (got {backfill.to})"
+        )
+    starts = rng.slots(grid)
+    records = store.window(pipeline, slot_id(starts[0]), slot_id(starts[-1]))
+    requeued = []
+    for start in starts:
+        sid = slot_id(start)
+        current = records.get(sid)
+        if current is not None and current.state == "pending":
+            continue
+        try:
+            new = ledger.requeue(current, pipeline=pipeline, slot=sid, now=now)
+        except ledger.TransitionRefused:
+            continue  # held by a running execution: it converts the slot's current contents anyway
+        if store.write(new, current.version if current else None):
+            records[sid] = new
+            requeued.append(sid)
+    return starts, records, requeued
+
+
+def prepare_run(
+    request: PrepareRunEvent, settings: PrepareRunSettings, now: datetime, landing: Landing, store: Ledger
+) -> tuple[RunPlan, RunStats]:
+    """Find the due slots, claim the oldest up to the per-run maximum, and plan the run for them."""
+    pipeline = request.pipeline
+    grid = GRIDS[pipeline]
+    scheduled, source = resolve_scheduled_time(request.input.scheduled_time, now, settings.MAX_BACKFILL_DAYS)
+    trigger: Trigger = request.input.trigger or (
+        "backfill" if request.input.backfill or source == "given" else "manual"
+    )
+    backfill_starts, records, requeued = _requeue_range(request, settings, scheduled, now, store)
+    window = grid.closed_in_window(scheduled, lookback(pipeline, settings))
+    if window:
+        records.update(store.window(pipeline, slot_id(window[0]), slot_id(window[-1])))
+    open_records = store.open(pipeline)
+    for sid, rec in open_records.items():
+        records.setdefault(sid, rec)
+    closed_end = grid.start_of(scheduled)
+    candidates = {*window, *backfill_starts}
+    candidates |= {parse_slot_id(sid) for sid, r in open_records.items() if r.state != "quarantined"}
+    candidates = {s for s in candidates if grid.end_of(s) <= closed_end}
+    observed = observe(pipeline, settings.DATA_BUCKET, candidates, landing)
+    by_id = {slot_id(s): fp for s, fp in observed.items()}
+    selection = ledger.select(
+        by_id,
+        records,
+        slot_ends={slot_id(s): grid.end_of(s) for s in observed},
+        now=now,
+        max_slots=max_slots(pipeline, settings),
+    )
+    claimed: list[tuple[datetime, Fingerprint]] = []
+    lost: list[str] = []
+    run_id = naming.run_id(scheduled, request.execution.id)
+    for sid in selection.claim:
+        current = records.get(sid)
+        new = ledger.claim(
+            current,
+            pipeline=pipeline,
+            slot=sid,
+            observed=by_id[sid],
+            holder=request.execution.id,
+            run_id=run_id,
+            now=now,
+            lease=lease(pipeline, settings),
+        )
+        if store.write(new, current.version if current else None):
+            claimed.append((parse_slot_id(sid), by_id[sid]))
+        else:
+            lost.append(sid)
+    reason = _reason(claimed, selection, lost, len(observed))
+    plan = build_plan(request, settings, scheduled, trigger, claimed, reason)
+    stats = RunStats(
+        claimed=[slot_id(s) for s, _ in claimed],
+        waiting=selection.waiting,
+        held=selection.held,
+        quarantined=selection.quarantined,
+        lag=selection.lag,
+        lost_races=lost,
+        requeued=requeued,
+    )
+    return plan, stats
+
+
+def _reason(claimed: list[tuple[datetime, Fingerprint]], selection: ledger.Selection, lost: list[str], seen: int) -> str:
+    if claimed:
+        left = f"; {len(selection.waiting)} more left to the next run" if selection.waiting else ""
+        return f"{len(claimed)} slot(s) claimed{left}"
+    if selection.held or lost:
+        return f"every slot with work is held by another execution ({', '.join([*selection.held, *lost])})"
+    if seen:
+        return f"no new data: {seen} slot(s) with data, all converted with these contents"
+    return "no new data: no landing objects in the lookback window"
