@@ -139,22 +139,33 @@ class ExecutionResult:
 
     @property
     def scheduled_tasks(self) -> list[ScheduledTask]:
-        """Every TaskScheduled event (one per attempt), with the state that scheduled it."""
-        tasks, state = [], "?"
+        """Every TaskScheduled event (one per attempt), with the state that scheduled it.
+
+        The state is found by following ``previousEventId`` back to the TaskStateEntered event
+        (or the retry's previous attempt) it descends from, so a task inside a Map or Parallel
+        state, whose iterations interleave in the history, is credited to its own state.
+        """
+        by_id = {e.get("id"): e for e in self.history}
+        tasks = []
         for event in self.history:
-            if "stateEnteredEventDetails" in event:
-                state = event["stateEnteredEventDetails"]["name"]
-            elif event["type"] == "TaskScheduled":
-                details = event["taskScheduledEventDetails"]
-                tasks.append(
-                    ScheduledTask(
-                        state=state,
-                        resource_type=details["resourceType"],
-                        resource=details["resource"],
-                        parameters=json.loads(details["parameters"]),
-                        timeout_seconds=details.get("timeoutInSeconds"),
-                    )
+            if event["type"] != "TaskScheduled":
+                continue
+            state, cursor = "?", event
+            while cursor is not None:
+                if "stateEnteredEventDetails" in cursor:
+                    state = cursor["stateEnteredEventDetails"]["name"]
+                    break
+                cursor = by_id.get(cursor.get("previousEventId"))
+            details = event["taskScheduledEventDetails"]
+            tasks.append(
+                ScheduledTask(
+                    state=state,
+                    resource_type=details["resourceType"],
+                    resource=details["resource"],
+                    parameters=json.loads(details["parameters"]),
+                    timeout_seconds=details.get("timeoutInSeconds"),
                 )
+            )
         return tasks
 
     def tasks(self, state: str) -> list[ScheduledTask]:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import boto3
 
-from offline import OfflineHarness, TaskContext, TaskFailure
+from offline import OfflineHarness
+from offline.simulated_step import SimulatedSparkStep
 from transient_analytics import layout
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.ledger_store import SlotLedger
-from transient_analytics.slots import parse_slot_id
-
-ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"
-
+from transient_analytics.slots import Pipeline, parse_slot_id
 
 def put_landing(harness: OfflineHarness, slot: str, name: str = "part-0.csv", body: bytes = b"id,name\n1,a\n") -> str:
     """One landing object in an EMR slot; returns its key."""
@@ -35,11 +31,11 @@ def ledger(harness: OfflineHarness) -> SlotLedger:
     return SlotLedger(boto3.client("dynamodb"), harness.stack.ref("SlotLedgerTable"))
 
 
-def records(harness: OfflineHarness, pipeline: str = "emr") -> dict[str, SlotRecord]:
-    return ledger(harness).window(pipeline, "0000", "9999")  # type: ignore[arg-type]
+def records(harness: OfflineHarness, pipeline: Pipeline = "emr") -> dict[str, SlotRecord]:
+    return ledger(harness).window(pipeline, "0000", "9999")
 
 
-def states(harness: OfflineHarness, pipeline: str = "emr") -> dict[str, str]:
+def states(harness: OfflineHarness, pipeline: Pipeline = "emr") -> dict[str, str]:
     return {s: r.state for s, r in records(harness, pipeline).items()}
 
 
@@ -56,54 +52,16 @@ def clear(harness: OfflineHarness) -> None:
         ddb.delete_item(TableName=table, Key={"pipeline": item["pipeline"], "slot": item["slot"]})
 
 
-def slot_args(args: list[str]) -> list[tuple[str, str, str, str]]:
-    """The ``--slot id input output fingerprint`` groups of a spark-submit command line."""
-    return [tuple(args[i + 1 : i + 5]) for i, a in enumerate(args) if a == "--slot"]  # type: ignore[misc]
+class ScriptedSparkStep(SimulatedSparkStep):
+    """The simulated step bound to a harness (``ScriptedSparkStep(h, fail={slot}).register()``)."""
 
+    def __init__(self, harness: OfflineHarness, fail: set[str] | None = None, crash: bool = False) -> None:
+        super().__init__(region=harness.region, fail=set(fail or ()), crash=crash)
+        self.harness = harness
 
-@dataclass
-class ScriptedSparkStep:
-    """Stands in for the Spark job: writes its run report (and manifests) as the job would, per a script.
-
-    ``fail`` names slots whose conversion fails; the step then fails as the job does (exit 2 →
-    States.TaskFailed), after committing the others. ``rows`` is the row count of each converted slot.
-    """
-
-    harness: OfflineHarness
-    fail: set[str] = field(default_factory=set)
-    crash: bool = False
-    rows: int = 10
-    calls: list[list[tuple[str, str, str, str]]] = field(default_factory=list)
-
-    def register(self) -> ScriptedSparkStep:
-        self.harness.runners.register(ADD_STEP, self)
+    def register(self, harness: Any = None) -> ScriptedSparkStep:
+        super().register(harness or self.harness)
         return self
-
-    def __call__(self, parameters: dict[str, Any], context: TaskContext) -> Any:
-        args = parameters["Step"]["HadoopJarStep"]["Args"]
-        slots = slot_args(args)
-        self.calls.append(slots)
-        if self.crash:
-            raise TaskFailure("States.TaskFailed", json.dumps({"Step": {"Status": {"State": "FAILED", "FailureDetails": {"Message": "Container killed by YARN for exceeding memory limits"}}}}))
-        run_id = args[args.index("--run-id") + 1]
-        s3 = boto3.client("s3")
-        lines = []
-        for sid, _inp, out, fp in slots:
-            if sid in self.fail:
-                lines.append({"slot": sid, "status": "failed", "error": f"csv_to_parquet: error: slot {sid}: 3 bad rows (limit 0)"})
-                continue
-            bucket, prefix = out[5:].split("/", 1)
-            manifest = {"slot": sid, "run_id": run_id, "input_fingerprint": fp, "rows_written": self.rows}
-            s3.put_object(Bucket=bucket, Key=prefix + "_manifest.json", Body=json.dumps(manifest).encode())
-            lines.append({"slot": sid, "status": "converted", "manifest_uri": out + "_manifest.json", "rows_read": self.rows, "rows_written": self.rows, "bad_rows": 0})
-        report_uri = args[args.index("--report") + 1]
-        bucket, key = report_uri[5:].split("/", 1)
-        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"format": 1, "run_id": run_id, "slots": lines}).encode())
-        failed = [x for x in lines if x["status"] == "failed"]
-        if failed:
-            message = f"csv_to_parquet: error: {len(failed)} of {len(lines)} slots failed: " + "; ".join(f"{x['slot']}: {x['error']}" for x in failed)
-            raise TaskFailure("States.TaskFailed", json.dumps({"Step": {"Id": "s-1", "Status": {"State": "FAILED", "FailureDetails": {"Reason": "Unknown Error.", "Message": message}}}}))
-        return {"StepId": "s-2ABCDEF3GHIJK"}
 
 
 def at(harness: OfflineHarness, moment: datetime) -> None:
