@@ -12,10 +12,11 @@ Reads the bucket name from the stack's ``DataBucketName`` output (CloudFormation
 * a generated characters CSV (``--sample-rows``, seed ``--seed``) →
   ``layout.emr_input_prefix(slot) + "characters.csv"``;
 * the abalone batch ``data/abalone/batch.csv`` →
-  ``layout.transform_input_prefix(slot) + "abalone.csv"``.
+  ``layout.transform_input_prefix(<the daily slot before the slot's day>) + "abalone.csv"``.
 
-The slot is the run those inputs are for; by default the next 15-minute boundary strictly
-after now (UTC). ``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing
+The slot is the 15-minute landing slot the sample lands in (by default the one now is in, UTC):
+the first EMR run after it closes converts it. The batch goes into the last daily slot closed by
+then, so the next daily transform run scores it. ``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing
 (it still reads the stack, and does not build a missing model).
 
 Exit codes: 0 done, 2 a clear error (no stack, no output, no credentials, upload refused).
@@ -28,7 +29,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,6 +40,7 @@ from jobs import generate_characters
 from model.package import DEFAULT_ARTIFACT, build_artifact
 from model.train import train
 from transient_analytics import layout  # layers/shared on PYTHONPATH, as the Makefile sets it
+from transient_analytics.slots import GRIDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +54,6 @@ SAMPLE_FILENAME = "characters.csv"
 BATCH_FILENAME = "abalone.csv"
 DEFAULT_SAMPLE_ROWS = 10_000
 DEFAULT_SEED = 42
-SLOT_MINUTES = 15
 
 
 class PublishError(Exception):
@@ -100,12 +101,15 @@ class Plan:
 
 
 def default_slot(now: datetime) -> datetime:
-    """The next 15-minute boundary strictly after ``now``, in UTC."""
+    """The 15-minute landing slot ``now`` falls in (UTC)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    t = now.astimezone(UTC)
-    floor = t.replace(minute=t.minute - t.minute % SLOT_MINUTES, second=0, microsecond=0)
-    return floor + timedelta(minutes=SLOT_MINUTES)
+    return GRIDS["emr"].start_of(now)
+
+
+def batch_day(slot: datetime) -> datetime:
+    """The daily batch slot closed last when ``slot`` starts: the day before ``slot``'s day."""
+    return GRIDS["transform"].start_of(slot) - GRIDS["transform"].length
 
 
 def parse_slot(text: str) -> datetime:
@@ -184,7 +188,7 @@ def plan_uploads(
         ),
         Upload(
             _display(BATCH_PATH),
-            layout.transform_input_prefix(slot) + BATCH_FILENAME,
+            layout.transform_input_prefix(batch_day(slot)) + BATCH_FILENAME,
             "text/csv",
             BATCH_PATH.read_bytes(),
         ),

@@ -58,7 +58,7 @@ def expected_keys() -> set[str]:
         layout.SCHEMA_KEY,
         layout.MODEL_KEY,
         layout.emr_input_prefix(SLOT) + publish.SAMPLE_FILENAME,
-        layout.transform_input_prefix(SLOT) + publish.BATCH_FILENAME,
+        layout.transform_input_prefix(publish.batch_day(SLOT)) + publish.BATCH_FILENAME,
     }
 
 
@@ -108,7 +108,7 @@ def test_publish_puts_every_object_at_its_layout_key(
     assert objects[layout.MODEL_KEY] == model_artifact.read_bytes()
     sample = objects["landing/characters/dt=2026-11-25/hour=20/minute=30/characters.csv"]
     assert sample == generate_characters.generate_csv_bytes(SAMPLE_ROWS, publish.DEFAULT_SEED)
-    batch = objects["batch/abalone/input/dt=2026-11-25/hour=20/minute=30/abalone.csv"]
+    batch = objects["batch/abalone/input/dt=2026-11-24/abalone.csv"]
     assert batch == (REPO_ROOT / "data" / "abalone" / "batch.csv").read_bytes()
 
 
@@ -187,17 +187,17 @@ def test_command_line_dry_run_prints_the_plan(
 @pytest.mark.parametrize(
     ("now", "slot"),
     [
-        (datetime(2026, 11, 25, 20, 31, 10, tzinfo=UTC), datetime(2026, 11, 25, 20, 45, tzinfo=UTC)),
-        (datetime(2026, 11, 25, 20, 45, 0, tzinfo=UTC), datetime(2026, 11, 25, 21, 0, tzinfo=UTC)),
-        (datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 25, 20, 31, 10, tzinfo=UTC), datetime(2026, 11, 25, 20, 30, tzinfo=UTC)),
+        (datetime(2026, 11, 25, 20, 45, 0, tzinfo=UTC), datetime(2026, 11, 25, 20, 45, tzinfo=UTC)),
+        (datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(2026, 12, 31, 23, 45, tzinfo=UTC)),
         (
             datetime(2026, 11, 25, 21, 1, tzinfo=timezone(timedelta(hours=1))),
-            datetime(2026, 11, 25, 20, 15, tzinfo=UTC),
+            datetime(2026, 11, 25, 20, 0, tzinfo=UTC),
         ),
     ],
     ids=["mid-slot", "exactly-on-a-boundary", "year-end", "other-zone"],
 )
-def test_default_slot_is_the_next_15_minute_boundary_after_now(now: datetime, slot: datetime) -> None:
+def test_default_slot_is_the_15_minute_slot_now_falls_in(now: datetime, slot: datetime) -> None:
     assert publish.default_slot(now) == slot
 
 
@@ -207,3 +207,8 @@ def test_slot_must_be_an_iso_time_with_a_zone() -> None:
         publish.parse_slot("2026-11-25T20:30")
     with pytest.raises(publish.PublishError, match="is not an ISO-8601 time"):
         publish.parse_slot("tomorrow")
+
+
+def test_the_batch_lands_in_the_last_daily_slot_closed_when_the_landing_slot_starts() -> None:
+    assert publish.batch_day(datetime(2026, 11, 25, 20, 30, tzinfo=UTC)) == datetime(2026, 11, 24, tzinfo=UTC)
+    assert publish.batch_day(datetime(2026, 11, 25, 0, 0, tzinfo=UTC)) == datetime(2026, 11, 24, tzinfo=UTC)
