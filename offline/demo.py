@@ -37,6 +37,8 @@ from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.picture import render_svg, visits_from_history
 from offline.runners import LocalRunners, parse_s3_uri
 from tools.publish import execute, plan_uploads
+from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.slots import GRIDS, slot_id
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo"
 FAILING_PARTITION_COLUMN = "guild"
@@ -68,6 +70,8 @@ class DemoReport:
     slot: str
     workflows: list[WorkflowReport]
     clusters: list[tuple[str, str, str]]  # id, name, final state
+    #: pipeline, slot, state, rows written, run id: the slot ledger after the runs.
+    ledger: list[tuple[str, str, str, int | None, str]]
     setup_seconds: float
     total_seconds: float
     function_logs: Path | None = None
@@ -204,8 +208,9 @@ class Demo:
         parameters = {"ModelPublished": "true", "ScheduleState": "DISABLED"}
         if self.fail_spark_step:
             parameters["PartitionColumn"] = FAILING_PARTITION_COLUMN
-        slot = _current_slot()
-        self.echo(f"== transient-analytics offline demo (slot {slot:%Y-%m-%dT%H:%MZ})")
+        slot = _landing_slot()
+        tick = GRIDS["emr"].end_of(slot)
+        self.echo(f"== transient-analytics offline demo (landing slot {slot_id(slot)}, runs at {slot_id(tick)})")
         with OfflineHarness(parameters=parameters, execution_timeout=1800.0) as harness:
             bucket = harness.stack.ref("DataBucket")
             s3 = boto3.client("s3", region_name=harness.region)
@@ -231,8 +236,16 @@ class Demo:
             setup_seconds = time.monotonic() - started
 
             workflows = [
-                self._run(harness, runners, "EmrPipelineStateMachine", "EMR pipeline", slot),
-                self._run(harness, runners, "BatchTransformStateMachine", "Batch transform", slot),
+                self._run(harness, runners, "EmrPipelineStateMachine", "EMR pipeline", tick),
+                self._run(harness, runners, "BatchTransformStateMachine", "Batch transform", tick),
+            ]
+            ledger = SlotLedger(
+                boto3.client("dynamodb", region_name=harness.region), harness.stack.ref("SlotLedgerTable")
+            )
+            slots = [
+                (r.pipeline, r.slot, r.state, r.rows_written, r.run_id or "-")
+                for pipeline in ("emr", "transform")
+                for r in ledger.window(pipeline, "0", "9").values()
             ]
             emr = boto3.client("emr", region_name=harness.region)
             clusters = [
@@ -243,24 +256,25 @@ class Demo:
             for workflow in workflows:
                 self._collect_objects(workflow, s3)
         return DemoReport(
-            slot=f"{slot:%Y-%m-%dT%H:%M:%SZ}",
+            slot=slot_id(slot),
             workflows=workflows,
             clusters=clusters,
+            ledger=slots,
             setup_seconds=setup_seconds,
             total_seconds=time.monotonic() - started,
             function_logs=self.out_dir / "function-logs.jsonl",
         )
 
     def _run(
-        self, harness: OfflineHarness, runners: LocalRunners, logical_id: str, title: str, slot: datetime
+        self, harness: OfflineHarness, runners: LocalRunners, logical_id: str, title: str, tick: datetime
     ) -> WorkflowReport:
         self.echo(f"-- {title}: starting {harness.state_machine_arn(logical_id).rsplit(':', 1)[-1]}")
         before_steps = sum(s.seconds for s in runners.steps) + sum(t.seconds for t in runners.transforms)
         started = time.monotonic()
         result = harness.run(
             logical_id,
-            {"scheduled_time": f"{slot:%Y-%m-%dT%H:%M:%SZ}", "trigger": "manual"},
-            name=f"demo-{logical_id[:5].lower()}-{slot:%Y%m%d%H%M}-{int(time.time())}",
+            {"scheduled_time": f"{tick:%Y-%m-%dT%H:%M:%SZ}", "trigger": "manual"},
+            name=f"demo-{logical_id[:5].lower()}-{tick:%Y%m%d%H%M}-{int(time.time())}",
         )
         wall = time.monotonic() - started
         payload = sum(s.seconds for s in runners.steps) + sum(t.seconds for t in runners.transforms) - before_steps
@@ -292,25 +306,28 @@ class Demo:
     def _collect_objects(self, workflow: WorkflowReport, s3: Any) -> None:
         output = workflow.result.output or {}
         plan = output.get("plan") if isinstance(output, dict) else None
-        if workflow.logical_id == "EmrPipelineStateMachine" and plan and plan.get("emr"):
-            for partition, rows in parquet_partitions(s3, plan["emr"]["output_uri"]).items():
-                workflow.objects.append(f"{plan['emr']['output_uri']}{partition}/  {rows:,} rows")
-        if workflow.logical_id == "BatchTransformStateMachine" and plan and plan.get("transform"):
-            for obj in list_outputs(s3, plan["transform"]["output_uri"]):
+        for work in (plan or {}).get("slots") or []:
+            if workflow.logical_id == "EmrPipelineStateMachine":
+                for partition, rows in parquet_partitions(s3, work["output_uri"]).items():
+                    workflow.objects.append(f"{work['output_uri']}{partition}/  {rows:,} rows")
+                if work.get("manifest_uri"):
+                    workflow.objects.append(f"{work['manifest_uri']}  (completion manifest)")
+                continue
+            for obj in list_outputs(s3, work["output_uri"]):
                 body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read().decode()
                 lines = body.splitlines()
                 workflow.objects.append(f"s3://{obj['Bucket']}/{obj['Key']}  {len(lines):,} rows; first rows:")
                 workflow.objects += [f"    {line}" for line in lines[:5]]
 
 
-def _current_slot() -> datetime:
-    """The 15-minute slot now is in (a manual run for the slot a schedule would just have started)."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    return now.replace(minute=now.minute - now.minute % 15)
+def _landing_slot() -> datetime:
+    """The 15-minute slot before the one now is in: the demo's sample lands there, and it is closed."""
+    grid = GRIDS["emr"]
+    return grid.start_of(datetime.now(UTC)) - grid.length
 
 
 def render_report(report: DemoReport) -> str:
-    lines = [f"# transient-analytics offline demo, slot {report.slot}", ""]
+    lines = [f"# transient-analytics offline demo, landing slot {report.slot}", ""]
     for w in report.workflows:
         lines.append(f"## {w.title}: {w.result.status} ({w.wall_seconds:.1f} s; payload {w.payload_seconds:.1f} s)")
         if w.result.error:
@@ -330,7 +347,12 @@ def render_report(report: DemoReport) -> str:
                 "```",
             ]
         lines.append("")
-    lines += ["## EMR clusters", "", "| cluster | name | final state |", "|---|---|---|"]
+    lines += ["## Slot ledger", "", "| pipeline | slot | state | rows written | run |", "|---|---|---|---:|---|"]
+    lines += [
+        f"| {p} | {slot} | {state} | {'-' if rows is None else f'{rows:,}'} | {run} |"
+        for p, slot, state, rows, run in report.ledger
+    ]
+    lines += ["", "## EMR clusters", "", "| cluster | name | final state |", "|---|---|---|"]
     lines += [f"| {cid} | {name} | {state} |" for cid, name, state in report.clusters]
     orchestration = report.total_seconds - report.setup_seconds - sum(w.payload_seconds for w in report.workflows)
     lines += [

@@ -33,7 +33,12 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def _failed_step(message: str) -> TaskFailure:
-    cause = {"Step": {"Id": "s-SIMULATED", "Status": {"State": "FAILED", "FailureDetails": {"Reason": "Unknown Error.", "Message": message}}}}
+    cause = {
+        "Step": {
+            "Id": "s-SIMULATED",
+            "Status": {"State": "FAILED", "FailureDetails": {"Reason": "Unknown Error.", "Message": message}},
+        }
+    }
     return TaskFailure("States.TaskFailed", json.dumps(cause))
 
 
@@ -71,18 +76,41 @@ class SimulatedSparkStep:
         lines: list[dict[str, Any]] = []
         for sid, input_uri, output_uri, fp in slots:
             if sid in self.fail:
-                lines.append({"slot": sid, "status": "failed", "error": f"csv_to_parquet: error: slot {sid}: 3 bad rows (limit 0)"})
+                lines.append(
+                    {
+                        "slot": sid,
+                        "status": "failed",
+                        "error": f"csv_to_parquet: error: slot {sid}: 3 bad rows (limit 0)",
+                    }
+                )
                 continue
             rows = self._rows(s3, input_uri)
             manifest = {
-                "format": 1, "pipeline": "emr", "slot": sid, "run_id": run_id, "input_uri": input_uri,
-                "output_uri": output_uri, "input_fingerprint": fp, "rows_read": rows, "rows_written": rows,
-                "bad_rows": 0, "partitions": {}, "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "format": 1,
+                "pipeline": "emr",
+                "slot": sid,
+                "run_id": run_id,
+                "input_uri": input_uri,
+                "output_uri": output_uri,
+                "input_fingerprint": fp,
+                "rows_read": rows,
+                "rows_written": rows,
+                "bad_rows": 0,
+                "partitions": {},
+                "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             bucket, prefix = _split(output_uri)
             s3.put_object(Bucket=bucket, Key=prefix + "_manifest.json", Body=json.dumps(manifest).encode())
-            lines.append({"slot": sid, "status": "converted", "manifest_uri": output_uri + "_manifest.json",
-                          "rows_read": rows, "rows_written": rows, "bad_rows": 0})
+            lines.append(
+                {
+                    "slot": sid,
+                    "status": "converted",
+                    "manifest_uri": output_uri + "_manifest.json",
+                    "rows_read": rows,
+                    "rows_written": rows,
+                    "bad_rows": 0,
+                }
+            )
         bucket, key = _split(args[args.index("--report") + 1])
         s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"format": 1, "run_id": run_id, "slots": lines}).encode())
         failed = [x for x in lines if x["status"] == "failed"]

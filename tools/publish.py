@@ -16,8 +16,10 @@ Reads the bucket name from the stack's ``DataBucketName`` output (CloudFormation
 
 The slot is the 15-minute landing slot the sample lands in (by default the one now is in, UTC):
 the first EMR run after it closes converts it. The batch goes into the last daily slot closed by
-then, so the next daily transform run scores it. ``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing
-(it still reads the stack, and does not build a missing model).
+then, so the next daily transform run scores it.
+
+``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing (it still reads the
+stack, and does not build a missing model).
 
 Exit codes: 0 done, 2 a clear error (no stack, no output, no credentials, upload refused).
 """

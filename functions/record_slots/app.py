@@ -38,7 +38,11 @@ def settings() -> RecordSlotsSettings:
 @cache
 def ports() -> tuple[SlotLedger, Objects, Topic]:
     s = settings()
-    return SlotLedger(boto3.client("dynamodb"), s.LEDGER_TABLE), Objects(boto3.client("s3")), Topic(boto3.client("sns"), s.TOPIC_ARN)
+    return (
+        SlotLedger(boto3.client("dynamodb"), s.LEDGER_TABLE),
+        Objects(boto3.client("s3")),
+        Topic(boto3.client("sns"), s.TOPIC_ARN),
+    )
 
 
 def now() -> datetime:
@@ -56,7 +60,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if result.quarantined:
         s = settings()
         notice = quarantine_notification(
-            s.NAME_PREFIX, request.pipeline, request.execution.state_machine_arn, result.quarantined, s.MAX_SLOT_ATTEMPTS
+            s.NAME_PREFIX,
+            request.pipeline,
+            request.execution.state_machine_arn,
+            result.quarantined,
+            s.MAX_SLOT_ATTEMPTS,
         )
         logger.warning("Slots quarantined", extra={"slots": [r.slot for r in result.quarantined]})
         topic.publish(notice)

@@ -14,6 +14,7 @@ from transient_analytics.ledger import SlotRecord
 from transient_analytics.ledger_store import SlotLedger
 from transient_analytics.slots import Pipeline, parse_slot_id
 
+
 def put_landing(harness: OfflineHarness, slot: str, name: str = "part-0.csv", body: bytes = b"id,name\n1,a\n") -> str:
     """One landing object in an EMR slot; returns its key."""
     key = layout.emr_input_prefix(parse_slot_id(slot)) + name

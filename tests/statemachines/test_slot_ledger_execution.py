@@ -55,8 +55,15 @@ def test_every_closed_slot_with_data_is_converted_by_one_cluster_and_recorded_do
     result = h.run(EMR, TICK, test_case="ScriptedStep")
     assert result.status == "SUCCEEDED"
     assert result.states_entered == [
-        "PrepareRun", "HasWork", "CreateCluster", "RunSparkStep", "TerminateCluster", "StepSucceeded",
-        "RecordSlots", "RouteOutcome", "Succeeded",
+        "PrepareRun",
+        "HasWork",
+        "CreateCluster",
+        "RunSparkStep",
+        "TerminateCluster",
+        "StepSucceeded",
+        "RecordSlots",
+        "RouteOutcome",
+        "Succeeded",
     ]
     assert [s[0] for s in step.calls[0]] == [S1, S2, S3]
     assert len(result.tasks("CreateCluster")) == 1
@@ -150,7 +157,12 @@ def test_a_poison_slot_is_quarantined_after_the_maximum_and_never_delays_healthy
         healthy = f"2026-11-25T{20 + (i * 15 + 0) // 60:02d}:{(i * 15) % 60:02d}Z"
         put_landing(h, healthy)
         scheduled = (moment.replace(second=0) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        h.run(EMR, {"scheduled_time": scheduled, "trigger": "schedule"}, test_case="ScriptedStep", name=unique(f"tick-{i}"))
+        h.run(
+            EMR,
+            {"scheduled_time": scheduled, "trigger": "schedule"},
+            test_case="ScriptedStep",
+            name=unique(f"tick-{i}"),
+        )
         if i < 3:
             # every healthy slot closed by this tick is done in the same run as the poison slot's attempt
             assert all(st == "done" for s, st in states(h).items() if s != S1 and s < scheduled[:16] + "Z")

@@ -105,7 +105,10 @@ class Objects:
             page = self._s3.list_objects_v2(
                 Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
             )
-            refs += [ObjectRef(key=o["Key"], etag=o.get("ETag", ""), size=int(o.get("Size", 0))) for o in page.get("Contents", [])]
+            refs += [
+                ObjectRef(key=o["Key"], etag=o.get("ETag", ""), size=int(o.get("Size", 0)))
+                for o in page.get("Contents", [])
+            ]
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return refs

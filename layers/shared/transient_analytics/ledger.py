@@ -238,13 +238,9 @@ def select(
     """
     due = sorted(s for s, fp in observed.items() if is_due(records.get(s), fp, now))
     held = sorted(
-        s
-        for s in observed
-        if (r := records.get(s)) is not None and r.state == "running" and not lease_expired(r, now)
+        s for s in observed if (r := records.get(s)) is not None and r.state == "running" and not lease_expired(r, now)
     )
     quarantined = sorted(s for s, r in records.items() if r.state == "quarantined")
     unconverted = sorted([*due, *held])
     lag = max(timedelta(0), now - slot_ends[unconverted[0]]) if unconverted else timedelta(0)
-    return Selection(
-        claim=due[:max_slots], waiting=due[max_slots:], held=held, quarantined=quarantined, lag=lag
-    )
+    return Selection(claim=due[:max_slots], waiting=due[max_slots:], held=held, quarantined=quarantined, lag=lag)

@@ -84,9 +84,7 @@ class SlotLedger:
             keys: list[dict[str, Any]] = [{"pipeline": {"S": pipeline}, "slot": {"S": s}} for s in slots[i : i + 100]]
             while keys:
                 self._count("BatchGetItem")
-                response = self._ddb.batch_get_item(
-                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
-                )
+                response = self._ddb.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
                 for item in response.get("Responses", {}).get(self._table, []):
                     record = from_item(item)
                     found[record.slot] = record

@@ -10,8 +10,8 @@ from typing import Any
 
 from transient_analytics.history import ExecutionFacts
 from transient_analytics.ledger import SlotRecord
-from transient_analytics.slots import GRIDS, parse_slot_id, slot_id
 from transient_analytics.models import ExecutionStatusChangeDetail
+from transient_analytics.slots import GRIDS, parse_slot_id, slot_id
 
 #: SNS: "Subjects must be ASCII text that begins with a letter, number, or punctuation mark;
 #: must not include line breaks or control characters; and must be less than 100 characters long."

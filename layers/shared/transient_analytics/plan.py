@@ -245,9 +245,7 @@ def build_plan(
             instances=instances,
             configurations=[c.model_dump(exclude_defaults=True) for c in settings.EMR_CONFIGURATIONS],
             auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
-            spark_submit_args=spark_submit_args(
-                job_uri, schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots
-            ),
+            spark_submit_args=spark_submit_args(job_uri, schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots),
             step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
             tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
         )

@@ -23,7 +23,16 @@ from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import PrepareRunEvent, Trigger
 from transient_analytics.plan import RunPlan, build_plan, resolve_scheduled_time
 from transient_analytics.settings import PrepareRunSettings
-from transient_analytics.slots import GRIDS, Fingerprint, ObjectRef, Pipeline, fingerprint, parse_range, parse_slot_id, slot_id
+from transient_analytics.slots import (
+    GRIDS,
+    Fingerprint,
+    ObjectRef,
+    Pipeline,
+    fingerprint,
+    parse_range,
+    parse_slot_id,
+    slot_id,
+)
 
 
 class Landing(Protocol):
@@ -65,9 +74,7 @@ def max_slots(pipeline: Pipeline, settings: PrepareRunSettings) -> int:
     return settings.EMR_MAX_SLOTS_PER_RUN if pipeline == "emr" else settings.TRANSFORM_MAX_SLOTS_PER_RUN
 
 
-def observe(
-    pipeline: Pipeline, bucket: str, starts: set[datetime], landing: Landing
-) -> dict[datetime, Fingerprint]:
+def observe(pipeline: Pipeline, bucket: str, starts: set[datetime], landing: Landing) -> dict[datetime, Fingerprint]:
     """The fingerprint of each of ``starts`` that holds landing data: one listing per UTC day."""
     days = sorted({layout.input_day_prefix(pipeline, s) for s in starts})
     by_slot: dict[datetime, list[ObjectRef]] = {}
@@ -91,8 +98,8 @@ def _requeue_range(
     rng = parse_range(backfill.from_, backfill.to, grid, settings.MAX_BACKFILL_SLOTS, field="input.backfill")
     if rng.end > grid.start_of(scheduled):
         raise InvalidEventError(
-            f"input.backfill.to: must not be after the start of the current slot ({slot_id(grid.start_of(scheduled))}): "
-            f"a slot still filling cannot be backfilled (got {backfill.to})"
+            "input.backfill.to: must not be after the start of the current slot "
+            f"({slot_id(grid.start_of(scheduled))}): a slot still filling cannot be backfilled (got {backfill.to})"
         )
     starts = rng.slots(grid)
     records = store.window(pipeline, slot_id(starts[0]), slot_id(starts[-1]))
@@ -175,7 +182,9 @@ def prepare_run(
     return plan, stats
 
 
-def _reason(claimed: list[tuple[datetime, Fingerprint]], selection: ledger.Selection, lost: list[str], seen: int) -> str:
+def _reason(
+    claimed: list[tuple[datetime, Fingerprint]], selection: ledger.Selection, lost: list[str], seen: int
+) -> str:
     if claimed:
         left = f"; {len(selection.waiting)} more left to the next run" if selection.waiting else ""
         return f"{len(claimed)} slot(s) claimed{left}"

@@ -169,7 +169,9 @@ def record(
         elif verdict.verdict == "released":
             new = ledger.release(record_, holder=holder, error=verdict.error, now=now)
         else:
-            new = ledger.fail(record_, holder=holder, error=verdict.error, now=now, max_attempts=settings.MAX_SLOT_ATTEMPTS)
+            new = ledger.fail(
+                record_, holder=holder, error=verdict.error, now=now, max_attempts=settings.MAX_SLOT_ATTEMPTS
+            )
         if not store.write(new, record_.version):
             result.not_held.append(sid)
             continue

@@ -124,9 +124,7 @@ class SlotRange:
         return grid.between(self.first, self.end)
 
 
-def parse_range(
-    start_text: str, end_text: str, grid: SlotGrid, max_slots: int, field: str = "backfill"
-) -> SlotRange:
+def parse_range(start_text: str, end_text: str, grid: SlotGrid, max_slots: int, field: str = "backfill") -> SlotRange:
     """Validate a backfill range: slot ids on the grid's boundaries, end after start, at most ``max_slots``.
 
     Every refusal names the field and the rule, e.g. ``backfill.to: must be after backfill.from``.
@@ -145,6 +143,7 @@ def parse_range(
     count = len(grid.between(first, end))
     if count > max_slots:
         raise InvalidEventError(
-            f"{field}: at most {max_slots} slots per backfill (got {count} slots from {slot_id(first)} to {slot_id(end)})"
+            f"{field}: at most {max_slots} slots per backfill "
+            f"(got {count} slots from {slot_id(first)} to {slot_id(end)})"
         )
     return SlotRange(first=first, end=end)
