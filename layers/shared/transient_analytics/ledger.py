@@ -218,7 +218,8 @@ class Selection:
     #: Slots with work held by another execution.
     held: list[str]
     quarantined: list[str]
-    #: Age of the oldest slot with work not yet converted (its end to now); zero when none.
+    #: Age (its end to now) of the oldest slot with work that nobody is converting now: the slots left
+    #: waiting and the ones other runs hold; not the ones this run claims. Zero when none.
     lag: timedelta
 
 

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from transient_analytics import layout, ledger, naming
-from transient_analytics.errors import InvalidEventError
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import PrepareRunEvent, Trigger
 from transient_analytics.plan import RunPlan, build_plan, resolve_scheduled_time
@@ -86,28 +85,33 @@ def observe(pipeline: Pipeline, bucket: str, starts: set[datetime], landing: Lan
     return {s: fingerprint(objs) for s, objs in by_slot.items()}
 
 
-def _requeue_range(
-    request: PrepareRunEvent, settings: PrepareRunSettings, scheduled: datetime, now: datetime, store: Ledger
-) -> tuple[list[datetime], dict[str, SlotRecord], list[str]]:
-    """Mark a backfill range's slots pending (quarantined ones released); return its slots and records."""
+def backfill_range(request: PrepareRunEvent, settings: PrepareRunSettings, scheduled: datetime) -> list[datetime]:
+    """The starts of the slots a backfill request names (validated), or none."""
     backfill = request.input.backfill
     if backfill is None:
-        return [], {}, []
-    pipeline = request.pipeline
-    grid = GRIDS[pipeline]
-    rng = parse_range(backfill.from_, backfill.to, grid, settings.MAX_BACKFILL_SLOTS, field="input.backfill")
-    if rng.end > grid.start_of(scheduled):
-        raise InvalidEventError(
-            "input.backfill.to: must not be after the start of the current slot "
-            f"({slot_id(grid.start_of(scheduled))}): a slot still filling cannot be backfilled (got {backfill.to})"
-        )
-    starts = rng.slots(grid)
+        return []
+    grid = GRIDS[request.pipeline]
+    rng = parse_range(
+        backfill.from_, backfill.to, grid, settings.MAX_BACKFILL_SLOTS, field="input.backfill", now=scheduled
+    )
+    return rng.slots(grid)
+
+
+def requeue(
+    pipeline: Pipeline, starts: list[datetime], with_data: set[datetime], now: datetime, store: Ledger
+) -> tuple[dict[str, SlotRecord], list[str]]:
+    """Mark the backfill slots that hold landing data pending (quarantined ones released).
+
+    A slot without data is left as it is: a pending record for it would never be claimed.
+    """
+    if not starts:
+        return {}, []
     records = store.window(pipeline, slot_id(starts[0]), slot_id(starts[-1]))
     requeued = []
     for start in starts:
         sid = slot_id(start)
         current = records.get(sid)
-        if current is not None and current.state == "pending":
+        if start not in with_data or (current is not None and current.state == "pending"):
             continue
         try:
             new = ledger.requeue(current, pipeline=pipeline, slot=sid, now=now)
@@ -116,7 +120,7 @@ def _requeue_range(
         if store.write(new, current.version if current else None):
             records[sid] = new
             requeued.append(sid)
-    return starts, records, requeued
+    return records, requeued
 
 
 def prepare_run(
@@ -129,18 +133,19 @@ def prepare_run(
     trigger: Trigger = request.input.trigger or (
         "backfill" if request.input.backfill or source == "given" else "manual"
     )
-    backfill_starts, records, requeued = _requeue_range(request, settings, scheduled, now, store)
+    backfill_starts = backfill_range(request, settings, scheduled)
     window = grid.closed_in_window(scheduled, lookback(pipeline, settings))
-    if window:
-        records.update(store.window(pipeline, slot_id(window[0]), slot_id(window[-1])))
     open_records = store.open(pipeline)
-    for sid, rec in open_records.items():
-        records.setdefault(sid, rec)
     closed_end = grid.start_of(scheduled)
     candidates = {*window, *backfill_starts}
     candidates |= {parse_slot_id(sid) for sid, r in open_records.items() if r.state != "quarantined"}
     candidates = {s for s in candidates if grid.end_of(s) <= closed_end}
     observed = observe(pipeline, settings.DATA_BUCKET, candidates, landing)
+    records, requeued = requeue(pipeline, backfill_starts, set(observed), now, store)
+    if window:
+        records.update(store.window(pipeline, slot_id(window[0]), slot_id(window[-1])))
+    for sid, rec in open_records.items():
+        records.setdefault(sid, rec)
     by_id = {slot_id(s): fp for s, fp in observed.items()}
     selection = ledger.select(
         by_id,

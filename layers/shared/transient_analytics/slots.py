@@ -124,8 +124,16 @@ class SlotRange:
         return grid.between(self.first, self.end)
 
 
-def parse_range(start_text: str, end_text: str, grid: SlotGrid, max_slots: int, field: str = "backfill") -> SlotRange:
-    """Validate a backfill range: slot ids on the grid's boundaries, end after start, at most ``max_slots``.
+def parse_range(
+    start_text: str,
+    end_text: str,
+    grid: SlotGrid,
+    max_slots: int,
+    field: str = "backfill",
+    now: datetime | None = None,
+) -> SlotRange:
+    """Validate a backfill range: slot ids on the grid's boundaries, end after start, at most ``max_slots``,
+    and (given ``now``) no slot still filling at ``now``.
 
     Every refusal names the field and the rule, e.g. ``backfill.to: must be after backfill.from``.
     """
@@ -140,6 +148,11 @@ def parse_range(start_text: str, end_text: str, grid: SlotGrid, max_slots: int, 
             )
     if end <= first:
         raise InvalidEventError(f"{field}.to: must be after {field}.from (got {slot_id(first)} .. {slot_id(end)})")
+    if now is not None and end > grid.start_of(now):
+        raise InvalidEventError(
+            f"{field}.to: must not be after the start of the current slot ({slot_id(grid.start_of(now))}): "
+            f"a slot still filling cannot be backfilled (got {slot_id(end)})"
+        )
     count = len(grid.between(first, end))
     if count > max_slots:
         raise InvalidEventError(
