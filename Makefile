@@ -47,8 +47,9 @@ backfill: $(STAMP) ## queue a slot range again, start one run: make backfill STA
 	$(if $(TO),,$(error TO is required: the end of the range, exclusive, e.g. 2026-11-25T21:00Z))
 	$(PY) -m tools.backfill --stack-name $(STACK) --pipeline $(PIPELINE) --from $(FROM) --to $(TO) $(if $(REGION),--region $(REGION)) $(if $(DRY_RUN),--dry-run)
 
-bench: bench-payloads ## every benchmark beside its baseline (payloads, then orchestration)
+bench: bench-payloads ## every benchmark beside its baseline (payloads, orchestration, a simulated day of slots)
 	$(PY) -m bench.bench_orchestration
+	$(PY) -m bench.bench_slot_day
 
 bench-payloads: $(STAMP) ## Spark job vs DuckDB (5M rows); handlers vs pipeline.predict (1M rows)
 	$(PY) -m bench.bench_spark_vs_duckdb $(if $(BENCH_ROWS),--rows $(BENCH_ROWS))
