@@ -263,6 +263,8 @@ def backfill(
     """Validate, print the slots, and (unless ``dry_run``) start the backfill execution."""
     out = out or sys.stdout
     pipeline = check_pipeline(pipeline_name)
+    # The range's form first, before any AWS call (the width is checked again with the stack's limit).
+    validate_range(pipeline, first, end, Limits(sys.maxsize, sys.maxsize, "-"), (now or utc_now)())
     try:
         session = session or boto3.session.Session(region_name=region)
         clients = {name: session.client(name) for name in ("cloudformation", "stepfunctions", "dynamodb", "lambda")}

@@ -403,3 +403,10 @@ def test_command_line_dry_run_prints_and_exits_0(
     assert "dry run: no execution started" in out
     assert '"backfill": {"from": "2026-11-25T20:00Z", "to": "2026-11-25T21:00Z"}' in out
     assert executions(aws, stack["EmrPipelineStateMachineArn"]) == []
+
+
+def test_a_malformed_range_is_refused_before_any_aws_call(clock: None, capsys: pytest.CaptureFixture[str]) -> None:
+    # no moto, no stack: the range's form is checked first, so the refusal names the range, not the stack
+    code = backfill.main(["--stack-name", "nope", "--pipeline", "emr", "--from", RANGE[1], "--to", RANGE[0]])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("backfill: error: backfill.to: must be after backfill.from")
