@@ -42,7 +42,7 @@ from transient_analytics.models import (
 )
 from transient_analytics.plan import RunPlan
 from transient_analytics.settings import PrepareRunSettings, RecordSlotsSettings
-from transient_analytics.slots import GRIDS, ObjectRef, Pipeline, fingerprint, slot_id
+from transient_analytics.slots import GRIDS, ObjectRef, Pipeline, fingerprint, parse_slot_id, slot_id
 
 PIPELINE: Pipeline = "emr"
 GRID = GRIDS[PIPELINE]
@@ -365,17 +365,15 @@ def simulate_ledger(a: Assumptions, day: Day) -> Outcome:
         if ev.at > last_day_tick:
             out.drain_ticks = (out.drain_ticks or 0) + 1
         if plan.work:
-            execution, rows, objects = plan.execution_arn, 0, 0
-            for s in plan.slots:
-                rows += sum(o.rows for o in day.of_slot(datetime.fromisoformat(s.slot.replace("Z", "+00:00")), ev.at))
-                objects += s.objects
+            rows = sum(o.rows for s in plan.slots for o in day.of_slot(parse_slot_id(s.slot), ev.at))
+            objects = sum(s.objects for s in plan.slots)
             duration = cluster_time(a, rows)
             out.clusters += 1
             out.empty_clusters += 1 if objects == 0 else 0
             out.cluster_minutes += _minutes(duration)
             track.intervals.append((ev.at, ev.at + duration))
             in_flight += 1
-            push(ev.at + duration, 0, "record", (plan, execution, ev.seq))
+            push(ev.at + duration, 0, "record", (plan, ev.seq))
         idle = not plan.work and in_flight == 0 and not store.open(PIPELINE).keys() - _quarantined(store)
         if ev.at >= last_day_tick and not idle and out.drain_ticks < MAX_DRAIN_TICKS:
             push(ev.at + GRID.length, 1, "tick")
@@ -415,7 +413,7 @@ def _tick(
 
 
 def _record(
-    payload: tuple[RunPlan, str, int],
+    payload: tuple[RunPlan, int],
     at: datetime,
     store: MemoryLedger,
     reports: Reports,
@@ -423,7 +421,7 @@ def _record(
     track: Tracker,
     out: Outcome,
 ) -> None:
-    plan, _, seq = payload
+    plan, seq = payload
     lines = []
     for s in plan.slots:
         if s.slot == slot_id(track.day.poison):
