@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo demo-failure model payloads publish bench bench-payloads test pytest unit statemachines checks lint format clean
+.PHONY: help venv demo demo-failure model payloads publish backfill bench bench-payloads test pytest unit statemachines checks lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,8 +40,16 @@ publish: $(STAMP) ## upload job, schema, model and sample inputs: make publish S
 	$(if $(STACK),,$(error STACK is required: make publish STACK=name))
 	$(PY) -m tools.publish --stack-name $(STACK) $(if $(REGION),--region $(REGION)) $(if $(SLOT),--slot $(SLOT)) $(if $(DRY_RUN),--dry-run)
 
-bench: bench-payloads ## every benchmark beside its baseline (payloads, then orchestration)
+backfill: $(STAMP) ## queue a slot range again, start one run: make backfill STACK=… PIPELINE=emr|transform FROM=… TO=… [REGION=] [DRY_RUN=1]
+	$(if $(STACK),,$(error STACK is required: make backfill STACK=name PIPELINE=emr FROM=2026-11-25T20:00Z TO=2026-11-25T21:00Z))
+	$(if $(PIPELINE),,$(error PIPELINE is required: emr or transform))
+	$(if $(FROM),,$(error FROM is required: the first slot, e.g. 2026-11-25T20:00Z))
+	$(if $(TO),,$(error TO is required: the end of the range, exclusive, e.g. 2026-11-25T21:00Z))
+	$(PY) -m tools.backfill --stack-name $(STACK) --pipeline $(PIPELINE) --from $(FROM) --to $(TO) $(if $(REGION),--region $(REGION)) $(if $(DRY_RUN),--dry-run)
+
+bench: bench-payloads ## every benchmark beside its baseline (payloads, orchestration, a simulated day of slots)
 	$(PY) -m bench.bench_orchestration
+	$(PY) -m bench.bench_slot_day
 
 bench-payloads: $(STAMP) ## Spark job vs DuckDB (5M rows); handlers vs pipeline.predict (1M rows)
 	$(PY) -m bench.bench_spark_vs_duckdb $(if $(BENCH_ROWS),--rows $(BENCH_ROWS))
