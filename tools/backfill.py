@@ -107,27 +107,19 @@ def utc_now() -> datetime:
 
 
 def check_pipeline(name: str) -> Pipeline:
-    if name not in GRIDS:
-        raise BackfillError(f"pipeline: must be one of {', '.join(sorted(GRIDS))} (got {name!r})")
-    return name  # type: ignore[return-value]
+    for pipeline in GRIDS:
+        if name == pipeline:
+            return pipeline
+    raise BackfillError(f"pipeline: must be one of {', '.join(sorted(GRIDS))} (got {name!r})")
 
 
 def validate_range(pipeline: Pipeline, first: str, end: str, limits: Limits, now: datetime) -> SlotRange:
     """The range as PrepareRun will accept it: ``slots.parse_range`` with the stack's limit."""
     grid = GRIDS[pipeline]
     try:
-        rng = parse_range(first, end, grid, limits.max_backfill_slots, field=FIELD)
+        return parse_range(first, end, grid, limits.max_backfill_slots, field=FIELD, now=now)
     except InvalidEventError as exc:
         raise BackfillError(str(exc)) from None
-    # The same refusal as planning._requeue_range (inline there, so it cannot be called): a slot
-    # still filling is not backfilled. Checked here so that no execution is started only to fail.
-    current = grid.start_of(now)
-    if rng.end > current:
-        raise BackfillError(
-            f"{FIELD}.to: must not be after the start of the current slot ({slot_id(current)}): "
-            f"a slot still filling cannot be backfilled (got {end})"
-        )
-    return rng
 
 
 def execution_input(rng: SlotRange) -> dict[str, Any]:
