@@ -136,3 +136,45 @@ def test_failed_entries_are_those_the_response_marks_with_an_error_code():
     assert completion.failed_entries(batch, response) == [batch[1]]
     with pytest.raises(ValueError, match="expected 3 result entries"):
         completion.failed_entries(batch, {"Entries": []})
+
+
+def test_the_converted_slots_of_a_run_report_are_those_with_status_converted_in_order():
+    report = {
+        "format": 1,
+        "run_id": RUN,
+        "slots": [
+            {
+                "slot": "2026-11-25T20:00Z",
+                "status": "converted",
+                "rows_read": 10,
+                "rows_written": 9,
+                "bad_rows": 1,
+                "manifest_uri": "s3://data-bucket/curated/characters/dt=2026-11-25/hour=20/minute=00/_manifest.json",
+            },
+            {"slot": "2026-11-25T20:15Z", "status": "failed", "error": "csv_to_parquet: error: header mismatch"},
+            {
+                "slot": "2026-11-25T20:30Z",
+                "status": "converted",
+                "rows_read": 0,
+                "rows_written": 0,
+                "bad_rows": 0,
+                "manifest_uri": "s3://data-bucket/curated/characters/dt=2026-11-25/hour=20/minute=30/_manifest.json",
+            },
+        ],
+    }
+    slots = completion.converted_emr_slots(report)
+    assert [(s.slot, s.rows_written, s.run_id) for s in slots] == [
+        ("2026-11-25T20:00Z", 9, RUN),
+        ("2026-11-25T20:30Z", 0, RUN),
+    ]
+    assert [json.loads(e["Detail"])["slot"] for b in put_events_batches(STACK, slots) for e in b] == [
+        s.slot for s in slots
+    ]
+
+
+def test_a_converted_report_entry_without_its_manifest_is_refused_naming_it():
+    report = {"run_id": RUN, "slots": [{"slot": "2026-11-25T20:00Z", "status": "converted", "rows_written": 3}]}
+    with pytest.raises(ValueError, match=r"report.slots\[0\]: converted slot '2026-11-25T20:00Z': manifest_uri"):
+        completion.converted_emr_slots(report)
+    with pytest.raises(ValueError, match="report: must be the job's run report"):
+        completion.converted_emr_slots({"slots": []})
