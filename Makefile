@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo demo-failure model payloads publish backfill bench bench-payloads test pytest unit statemachines checks lint format clean
+.PHONY: help venv demo demo-failure demo-day model payloads publish backfill bench bench-payloads test pytest unit statemachines checks catalog catalog-check lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ statemachines: $(STAMP) ## execute both .asl.json files offline (moto engine + M
 
 checks: ## static checks: sam validate --lint, cfn-lint (+serverless rules), asl-validator, checkov, sam build
 	bash checks/static.sh
+
+catalog: $(STAMP) ## rewrite the Glue table columns in template.yaml from jobs/schemas/characters.json and inference.py
+	$(PY) -m tools.glue_catalog --write
+
+catalog-check: $(STAMP) ## fail when template.yaml's Glue tables disagree with the schema file or inference.py
+	$(PY) -m tools.glue_catalog --check
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,8 @@ Modules (pure unless named an adapter):
 - ``overlap``: the guard that keeps two executions of one state machine from running at once.
 - ``history``: what a Step Functions execution history says about a failed run.
 - ``notification``: the SNS message a failed run produces.
+- ``metrics_catalog``: every metric the functions emit (namespace, names, dimensions), the dashboard's check.
+- ``completion``: the "Slot Converted" EventBridge event of a converted slot, batched for ``PutEvents``.
 - ``aws``: thin adapters over boto3 (Step Functions, EMR, SNS) that tests replace.
 """
 
