@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from transient_analytics.completion import PutEventsEntry, failed_entries
 from transient_analytics.notification import CleanupReport, Notification
 from transient_analytics.slots import ObjectRef
 
@@ -127,3 +128,29 @@ class Objects:
             return json.loads(body)
         except ValueError:
             return None
+
+
+class CompletionEvents:
+    """EventBridge: announce converted slots (``completion.put_events_batches``), resending failed entries."""
+
+    def __init__(self, client: Any, attempts: int = 3) -> None:
+        self._events = client
+        self._attempts = attempts
+
+    def announce(self, batches: list[list[PutEventsEntry]]) -> int:
+        """Send every batch; an entry still failing after the last attempt raises (Lambda then retries)."""
+        sent = 0
+        for batch in batches:
+            pending = batch
+            for _ in range(self._attempts):
+                response = self._events.put_events(Entries=pending)
+                failed = failed_entries(pending, response)
+                sent += len(pending) - len(failed)
+                pending = failed
+                if not pending:
+                    break
+            if pending:
+                raise RuntimeError(
+                    f"PutEvents: {len(pending)} completion event(s) not accepted after {self._attempts} attempts"
+                )
+        return sent

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from transient_analytics import ledger
+from transient_analytics.completion import ConvertedSlot
 from transient_analytics.ledger import SlotCounts, SlotRecord
 from transient_analytics.models import RecordSlotsEvent, TaskError
 from transient_analytics.notification import summarize_cause
@@ -79,6 +80,8 @@ class RecordResult:
     rows_written: int = 0
     bad_rows: int = 0
     verdicts: dict[str, SlotVerdict] = field(default_factory=dict)
+    #: What the completion events announce: the slots this run recorded done.
+    announced: list[ConvertedSlot] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         text = (
@@ -177,6 +180,7 @@ def record(
             continue
         if new.state == "done":
             result.converted.append(sid)
+            result.announced.append(_converted(event, sid, verdict))
             result.rows_written += verdict.counts.rows_written
             result.bad_rows += verdict.counts.bad_rows
         elif new.state == "quarantined":
@@ -186,6 +190,21 @@ def record(
         else:
             result.released.append(sid)
     return result
+
+
+def _converted(event: RecordSlotsEvent, sid: str, verdict: SlotVerdict) -> ConvertedSlot:
+    work = next(w for w in event.plan.slots if w.slot == sid)
+    if event.pipeline == "emr":
+        return ConvertedSlot(
+            pipeline="emr",
+            slot=sid,
+            run_id=event.plan.run_id,
+            rows_written=verdict.counts.rows_written,
+            manifest_uri=verdict.manifest_uri or work.manifest_uri,
+        )
+    return ConvertedSlot(
+        pipeline="transform", slot=sid, run_id=event.plan.run_id, rows_written=0, output_uri=work.output_uri
+    )
 
 
 def report_json(text: str | bytes) -> Any | None:

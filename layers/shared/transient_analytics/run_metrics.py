@@ -8,34 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from transient_analytics import metrics_catalog as mc
 from transient_analytics.models import RecordSlotsEvent
 from transient_analytics.plan import RunPlan
 from transient_analytics.planning import RunStats
 from transient_analytics.recording import RecordResult
 
-Unit = Literal["Count", "Seconds"]
-
 
 @dataclass(frozen=True)
 class MetricValue:
-    name: str
-    unit: Unit
+    metric: mc.CustomMetric
     value: float
 
 
 def planning_metrics(plan: RunPlan, stats: RunStats) -> list[MetricValue]:
     """prepare_run's metrics: what was claimed and left, the lag, the quarantine, and whether a cluster is paid for."""
     values = [
-        MetricValue("SlotsClaimed", "Count", len(stats.claimed)),
-        MetricValue("SlotsWaiting", "Count", len(stats.waiting) + len(stats.held) + len(stats.lost_races)),
-        MetricValue("OldestPendingSlotAgeSeconds", "Seconds", stats.lag.total_seconds()),
-        MetricValue("QuarantinedSlots", "Count", len(stats.quarantined)),
-        MetricValue("RunsWithoutWork", "Count", 0 if plan.work else 1),
+        MetricValue(mc.SLOTS_CLAIMED, len(stats.claimed)),
+        MetricValue(mc.SLOTS_WAITING, len(stats.waiting) + len(stats.held) + len(stats.lost_races)),
+        MetricValue(mc.OLDEST_PENDING_SLOT_AGE_SECONDS, stats.lag.total_seconds()),
+        MetricValue(mc.QUARANTINED_SLOTS, len(stats.quarantined)),
+        MetricValue(mc.RUNS_WITHOUT_WORK, 0 if plan.work else 1),
     ]
     if plan.pipeline == "emr":
-        values.append(MetricValue("ClustersCreated", "Count", 1 if plan.work else 0))
+        values.append(MetricValue(mc.CLUSTERS_CREATED, 1 if plan.work else 0))
     return values
 
 
@@ -53,21 +51,21 @@ def _epoch(value: Any) -> float | None:
 def recording_metrics(event: RecordSlotsEvent, result: RecordResult) -> list[MetricValue]:
     """record_slots's metrics: slots converted, failed and quarantined, rows, and each transform job's duration."""
     values = [
-        MetricValue("SlotsConverted", "Count", len(result.converted)),
-        MetricValue("SlotsFailed", "Count", len(result.failed) + len(result.quarantined)),
-        MetricValue("SlotsQuarantined", "Count", len(result.quarantined)),
-        MetricValue("RowsWritten", "Count", result.rows_written),
-        MetricValue("BadRows", "Count", result.bad_rows),
+        MetricValue(mc.SLOTS_CONVERTED, len(result.converted)),
+        MetricValue(mc.SLOTS_FAILED, len(result.failed) + len(result.quarantined)),
+        MetricValue(mc.SLOTS_QUARANTINED, len(result.quarantined)),
+        MetricValue(mc.ROWS_WRITTEN, result.rows_written),
+        MetricValue(mc.BAD_ROWS, result.bad_rows),
     ]
     for job in event.jobs:
         start, end = _epoch((job.job or {}).get("TransformStartTime")), _epoch((job.job or {}).get("TransformEndTime"))
         if start is not None and end is not None and end >= start:
-            values.append(MetricValue("TransformJobDurationSeconds", "Seconds", end - start))
+            values.append(MetricValue(mc.TRANSFORM_JOB_DURATION_SECONDS, end - start))
     return values
 
 
 def add_all(metrics: Any, pipeline: str, values: list[MetricValue]) -> None:
     """Add ``values`` to a Powertools ``Metrics`` with the ``pipeline`` dimension."""
-    metrics.add_dimension(name="pipeline", value=pipeline)
+    metrics.add_dimension(name=mc.PIPELINE_DIMENSION, value=pipeline)
     for v in values:
-        metrics.add_metric(name=v.name, unit=v.unit, value=v.value)
+        metrics.add_metric(name=v.metric.name, unit=v.metric.unit, value=v.value)

@@ -108,7 +108,6 @@ class RecordSlotsSettings(BaseModel):
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     #: ``done`` records are kept this long, then expired by DynamoDB's TTL.
     DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
-    EVENT_BUS_NAME: str = Field(default="default", min_length=1, max_length=256)
 
 
 def load_settings[S: BaseModel](model: type[S], environ: Mapping[str, str]) -> S:
