@@ -26,6 +26,9 @@ venv: $(STAMP) ## create the development environment (.venv, Python 3.13, pinned
 demo: $(STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
 	$(PY) -m offline.demo $(if $(ROWS),--rows $(ROWS))
 
+demo-day: $(STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
+	$(PY) -m offline.demo_day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
+
 demo-failure: $(STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
 	$(PY) -m offline.demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))
 

@@ -1,0 +1,27 @@
+"""make demo-day's scenario, played with the simulated step (the real Spark tick runs in make demo-day itself)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from offline.demo_day import Scenario, play
+
+
+def test_a_day_of_ticks_loses_no_slot_pays_no_cluster_for_an_empty_tick_and_quarantines_the_poison_slot(tmp_path: Path):
+    scenario = Scenario(ticks=12, rows=50, real_spark_ticks=0)
+    report = play(scenario, tmp_path, echo=lambda line: None)
+
+    assert report.lost == []
+    assert report.clusters_without_data == 0
+    assert report.quarantined == [scenario.poison]
+    # every slot with data but the poison one ends converted, the late one included
+    assert report.converted == report.slots_with_data - 1
+    # the overlapping tick's next tick took only the slot nobody held
+    overlap = report.lines[scenario.overlap_tick]
+    after = report.lines[scenario.overlap_tick + 1]
+    assert "still running" in overlap.note and not set(overlap.claimed) & set(after.claimed)
+    # the late file's tick converted its slot again
+    late = report.lines[scenario.late_at_tick]
+    assert "late file" in late.note and "2026-11-25T06:00Z" in late.claimed
+    # no cluster was created by a tick that found nothing to do
+    assert all(line.cluster == bool(line.claimed) for line in report.lines)
