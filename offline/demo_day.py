@@ -101,9 +101,8 @@ class DayReport:
         for t in self.lines:
             claimed = ",".join(c[11:16] for c in t.claimed) or "-"
             landed = ",".join(x[11:16] for x in t.landed) or "-"
-            out.append(
-                f"{t.tick[11:16]}  {landed:<15}  {claimed:<40}  {t.status:<9}  {'yes' if t.cluster else 'no':<7}  {t.note}"
-            )
+            cluster = "yes" if t.cluster else "no"
+            out.append(f"{t.tick[11:16]}  {landed:<15}  {claimed:<40}  {t.status:<9}  {cluster:<7}  {t.note}")
         out += [
             "",
             f"slots with data:                  {self.slots_with_data}",
@@ -255,7 +254,8 @@ def _account(report: DayReport, result: ExecutionResult, rows: int) -> None:
 
 def _render_line(line: TickLine) -> str:
     claimed = ", ".join(c[11:16] for c in line.claimed) or "-"
-    return f"{line.tick[11:16]}  claimed {claimed:<30} {line.status:<9} cluster {'yes' if line.cluster else 'no'}  {line.note}"
+    cluster = "yes" if line.cluster else "no"
+    return f"{line.tick[11:16]}  claimed {claimed:<30} {line.status:<9} cluster {cluster}  {line.note}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

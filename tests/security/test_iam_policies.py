@@ -242,10 +242,23 @@ def test_event_rule_permissions_name_only_the_managed_sync_rules(statements: lis
     every = {
         text_of(r).rsplit(":rule/", 1)[-1]
         for s in statements
-        if allows(s) and any(a.startswith("events:") for a in as_list(s.body.get("Action", [])))
+        if allows(s)
+        and any(a.startswith("events:") and a != "events:PutEvents" for a in as_list(s.body.get("Action", [])))
         for r in s.resources
     }
     assert every == set(EMR_SYNC_RULES) | {SAGEMAKER_TRANSFORM_SYNC_RULE}
+
+
+def test_only_record_slots_puts_events_and_only_completion_events_on_the_default_bus(
+    statements: list[Statement],
+) -> None:
+    putters = [s for s in filter(allows, statements) if "events:PutEvents" in s.actions]
+    assert [s.where.split("/", 1)[0] for s in putters] == ["RecordSlotsFunctionRole"]
+    for statement in putters:
+        assert [text_of(r) for r in statement.resources] == [
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+        ]
+        assert statement.body["Condition"]["StringEquals"]["events:source"] == "transient-analytics"
 
 
 def test_sagemaker_actions_are_scoped_to_the_transform_job_name_prefix(statements: list[Statement]) -> None:
@@ -350,7 +363,7 @@ def test_log_groups_encrypted_with_the_stack_key_are_named_in_its_logs_statement
         for p in logs_statement.body["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     ]
     encrypted = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
-    assert len(encrypted) == 4
+    assert len(encrypted) == 5
     for logical_id, group in encrypted.items():
         props = group["Properties"]
         assert props.get("KmsKeyId") == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}, logical_id
