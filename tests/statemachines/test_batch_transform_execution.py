@@ -98,7 +98,11 @@ def test_a_scheduled_transform_scores_the_closed_days_batch_under_a_valid_job_na
     mocked = {
         "TransformJobName": "mocked-by-test-case",
         "TransformJobStatus": "Completed",
-        "TransformOutput": {"S3OutputPath": "s3://mocked-by-test-case/output/", "Accept": "text/csv", "AssembleWith": "Line"},
+        "TransformOutput": {
+            "S3OutputPath": "s3://mocked-by-test-case/output/",
+            "Accept": "text/csv",
+            "AssembleWith": "Line",
+        },
     }
     assert result.output["jobs"] == [{"slot": DAY, "status": "converted", "job": mocked}]
     [record] = result.tasks("RecordSlots")
@@ -133,7 +137,11 @@ def test_a_failed_transform_job_fails_the_run_naming_the_slot_and_the_jobs_error
     assert result.error == "SlotsFailed"
     assert f"{DAY}: States.TaskFailed: {JOB_ERROR}" in str(result.cause)
     [failed_job] = result.tasks("RecordSlots")[0].parameters["Payload"]["jobs"]
-    assert (failed_job["slot"], failed_job["status"], failed_job["error"]["Error"]) == (DAY, "failed", "States.TaskFailed")
+    assert (failed_job["slot"], failed_job["status"], failed_job["error"]["Error"]) == (
+        DAY,
+        "failed",
+        "States.TaskFailed",
+    )
     assert json.loads(failed_job["error"]["Cause"])["FailureReason"] == JOB_ERROR
     record = records(h, "transform")[DAY]
     assert (record.state, record.attempts) == ("failed", 1)
