@@ -3,6 +3,7 @@
 One harness per test module (moto, the template's resources and both state machines are
 created once, in about a second); each test gets it reset (runners, clock, recorded sleeps,
 invocations and messages, handler caches) with the clock of ``prepare_run`` frozen at NOW.
+``h`` is that harness with an empty data bucket and ledger, and both ledger functions' clocks at NOW.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from offline import OfflineHarness
+from tests.statemachines.ledger_support import at, clear
 from tests.statemachines.sfn_support import MOCK_CONFIG, NOW, ROOT, Gate
 
 
@@ -29,6 +31,14 @@ def harness(module_harness: OfflineHarness) -> Iterator[OfflineHarness]:
         yield module_harness
     finally:
         module_harness.reset()
+
+
+@pytest.fixture
+def h(harness: OfflineHarness) -> Iterator[OfflineHarness]:
+    clear(harness)
+    at(harness, NOW)
+    yield harness
+    clear(harness)
 
 
 @pytest.fixture

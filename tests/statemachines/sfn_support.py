@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MOCK_CONFIG = Path(__file__).with_name("mock-config.json")
 EMR = "EmrPipelineStateMachine"
 TRANSFORM = "BatchTransformStateMachine"
-#: The clock of prepare_run during every test: one minute after the 20:15 slot of the fixtures.
+#: The clock of prepare_run (and record_slots, see ledger_support.at) during every test: one
+#: minute after the 20:15 tick, whose newest closed slot is 20:00.
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
+
+
+def unique(prefix: str) -> str:
+    """An execution name unique per state machine (each module shares one harness)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def execution_input(name: str) -> dict[str, Any]:
@@ -42,29 +49,24 @@ class Gate:
                 return
 
 
-def transform_fails_through_a_fail_state() -> bool:
-    """Whether RunTransformJob's Catch leads to a Fail state (the shipped ASL) or the task fails the run itself.
-
-    The two shapes fail with the same error and cause; they differ in the last state entered
-    and in what a redrive re-runs (the Fail state, or the job).
-    """
-    definition = json.loads((ROOT / "statemachines" / "batch_transform.asl.json").read_text())
-    catchers = definition["States"]["RunTransformJob"].get("Catch", [])
-    return any(definition["States"][c["Next"]]["Type"] == "Fail" for c in catchers)
-
-
 def plan_of(result: ExecutionResult) -> dict[str, Any]:
     """The run plan PrepareRun returned, from its TaskSucceeded event (failed runs have no output)."""
-    for event in result.events("TaskSucceeded"):
-        details = event["taskSucceededEventDetails"]
-        if details["resource"] == "invoke":
-            return dict(json.loads(details["output"])["Payload"])
+    state = None
+    for event in result.history:
+        if "stateEnteredEventDetails" in event:
+            state = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] == "TaskSucceeded" and state == "PrepareRun":
+            return dict(json.loads(event["taskSucceededEventDetails"]["output"])["Payload"])
     raise AssertionError(f"{result.arn}: PrepareRun returned no plan")
 
 
 def task_sequence(result: ExecutionResult) -> list[tuple[str, str]]:
     """``(state, resource)`` of every TaskScheduled event, in order (one per attempt)."""
     return [(t.state, t.resource) for t in result.scheduled_tasks]
+
+
+def _execution_context(result: ExecutionResult) -> dict[str, str]:
+    return {"id": result.arn, "name": result.name, "state_machine_arn": result.description["stateMachineArn"]}
 
 
 def check_prepare_run_request(result: ExecutionResult, pipeline: str, execution_input: dict[str, Any]) -> None:
@@ -74,12 +76,21 @@ def check_prepare_run_request(result: ExecutionResult, pipeline: str, execution_
         assert task.parameters["Payload"] == {
             "pipeline": pipeline,
             "input": execution_input,
-            "execution": {
-                "id": result.arn,
-                "name": result.name,
-                "state_machine_arn": result.description["stateMachineArn"],
-            },
+            "execution": _execution_context(result),
         }
+
+
+def check_record_slots_request(result: ExecutionResult, outcome: str, error: dict[str, str] | None) -> None:
+    """RecordSlots (EMR) was sent, once, the run's outcome, the whole plan and the error that decided it."""
+    [task] = result.tasks("RecordSlots")
+    assert task.resource == "invoke"
+    assert task.parameters["Payload"] == {
+        "pipeline": "emr",
+        "outcome": outcome,
+        "plan": plan_of(result),
+        "error": error,
+        "execution": _execution_context(result),
+    }
 
 
 def check_emr_requests(result: ExecutionResult, execution_input: dict[str, Any], cluster_id: str | None) -> None:
@@ -103,21 +114,25 @@ def check_emr_requests(result: ExecutionResult, execution_input: dict[str, Any],
 
 
 def check_transform_requests(result: ExecutionResult, execution_input: dict[str, Any]) -> None:
-    """Every CreateTransformJob request carries the plan's paths, instance and tags, and a fresh job name."""
+    """Every CreateTransformJob request carries its slot's paths and name prefix, the plan's instance and tags, a fresh name."""
     check_prepare_run_request(result, "transform", execution_input)
-    plan = plan_of(result)["transform"]
+    plan = plan_of(result)
+    slots = {s["input_uri"]: s for s in plan["slots"]}
     names = []
     for task in result.tasks("RunTransformJob"):
         request = task.parameters
+        slot = slots[request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]]
         names.append(request["TransformJobName"])
-        assert request["TransformJobName"].startswith(plan["job_name_prefix"] + "-")
-        assert request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == plan["input_uri"]
-        assert request["TransformOutput"]["S3OutputPath"] == plan["output_uri"]
+        assert request["TransformJobName"].startswith(slot["job_name_prefix"] + "-")
+        assert request["TransformOutput"]["S3OutputPath"] == slot["output_uri"]
         assert request["TransformResources"] == {
-            "InstanceType": plan["instance_type"],
-            "InstanceCount": plan["instance_count"],
+            "InstanceType": plan["transform"]["instance_type"],
+            "InstanceCount": plan["transform"]["instance_count"],
         }
-        assert request["MaxPayloadInMB"] == plan["max_payload_mb"]
-        assert request["Tags"] == plan["tags"]
-        assert task.timeout_seconds == plan["timeout_seconds"]
+        assert request["MaxPayloadInMB"] == plan["transform"]["max_payload_mb"]
+        assert request["Tags"] == plan["transform"]["tags"]
+        assert task.timeout_seconds == plan["transform"]["timeout_seconds"]
     assert len(set(names)) == len(names), f"a job name was reused: {names}"
+    [record] = result.tasks("RecordSlots")
+    assert record.parameters["Payload"]["plan"] == plan
+    assert record.parameters["Payload"]["execution"] == _execution_context(result)

@@ -3,20 +3,25 @@
 The event is built from the moto execution's real DescribeExecution output (offline.events),
 and given to the real ``notify_failure`` handler with its template environment; it reads the
 real execution history from moto, records idempotency in moto DynamoDB and publishes to the
-template's topic, read back through an SQS subscription.
+template's topic, read back through an SQS subscription. Each run has a closed slot with data
+(EMR: 20:00 for the 20:15 tick; transform: 24 November for the 06:00 run), so it does work.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 import pytest
 
 from offline import OfflineHarness, Runner, TaskContext
-from tests.statemachines.sfn_support import EMR, TRANSFORM, Gate, execution_input
+from tests.statemachines.ledger_support import ScriptedSparkStep, put_batch, put_landing, states
+from tests.statemachines.sfn_support import EMR, TRANSFORM, Gate, execution_input, unique
 
-TRANSFORM_SLOT = {"scheduled_time": "2026-11-25T06:00:00Z", "trigger": "schedule"}
+TRANSFORM_RUN = {"scheduled_time": "2026-11-25T06:00:00Z", "trigger": "schedule"}
+#: The slot each pipeline's run works on, and the end of it (the backfill range's "to").
+SLOTS = {EMR: ("2026-11-25T20:00Z", "2026-11-25T20:15Z"), TRANSFORM: ("2026-11-24T00:00Z", "2026-11-25T00:00Z")}
 
 FAILED_RUNS = [
     pytest.param(
@@ -45,7 +50,7 @@ FAILED_RUNS = [
     ),
     pytest.param(
         EMR,
-        "TerminationFails",
+        "ScriptedStepTerminationFails",
         "TerminateCluster",
         "EMR.AmazonElasticMapReduceException",
         "Cluster j-2AXXXXXXGAPLF could not be terminated",
@@ -63,36 +68,54 @@ FAILED_RUNS = [
         TRANSFORM,
         "TransformJobFails",
         "RunTransformJob",
-        "States.TaskFailed",
-        "ClientError: See job logs for more details: line 3, field 'length': 'abc' is not a number",
+        "SlotsFailed",
+        "2026-11-24T00:00Z: States.TaskFailed: ClientError: See job logs for more details: "
+        "line 3, field 'length': 'abc' is not a number",
         id="transform-job-fails",
     ),
 ]
 
 
 def run_input(state_machine: str) -> dict[str, Any]:
-    return execution_input("scheduled") if state_machine == EMR else dict(TRANSFORM_SLOT)
+    return execution_input("scheduled") if state_machine == EMR else dict(TRANSFORM_RUN)
+
+
+def with_work(harness: OfflineHarness, state_machine: str) -> None:
+    """Data in the run's closed slot; the Spark step (where no test case mocks it) is the scripted one."""
+    if state_machine == EMR:
+        put_landing(harness, SLOTS[EMR][0])
+        ScriptedSparkStep(harness).register()
+    else:
+        put_batch(harness, SLOTS[TRANSFORM][0])
+
+
+def rerun_input(message: str) -> dict[str, Any]:
+    """The execution input of the message's "Re-run now:" command."""
+    [line] = [x for x in message.splitlines() if x.startswith("Re-run now:")]
+    return dict(json.loads(line.split("--input '", 1)[1].rstrip("'")))
 
 
 @pytest.mark.parametrize(("state_machine", "test_case", "failed_state", "error", "cause_text"), FAILED_RUNS)
-def test_a_failed_run_becomes_one_message_naming_the_failed_state_error_and_cause(
-    harness: OfflineHarness, state_machine: str, test_case: str, failed_state: str, error: str, cause_text: str
+def test_a_failed_run_becomes_one_message_naming_the_failed_state_error_cause_and_slots(
+    h: OfflineHarness, state_machine: str, test_case: str, failed_state: str, error: str, cause_text: str
 ):
     # GIVEN a run that failed offline, and the status-change event AWS would emit for it
-    failed = harness.run(state_machine, run_input(state_machine), test_case=test_case)
+    with_work(h, state_machine)
+    failed = h.run(state_machine, run_input(state_machine), test_case=test_case)
     assert (failed.status, failed.error) == ("FAILED", error)
-    event = harness.status_change_event(failed.arn)
+    assert failed.states_entered[-1] != failed_state  # the run ended in a Fail state after RecordSlots
+    event = h.status_change_event(failed.arn)
     assert event["detail"]["error"] == error
     assert event["detail"]["cause"] == failed.cause
 
     # WHEN the real notifier handles it
-    result = harness.invoke_function("NotifyFailureFunction", event)
+    result = h.invoke_function("NotifyFailureFunction", event)
 
-    # THEN exactly one message is published, naming the failed state, the error and the cause
+    # THEN exactly one message is published, naming the state where the run went wrong, the error and the cause
     assert result["published"] is True
     assert result["failed_state"] == failed_state
-    [message] = harness.published()
-    assert message.topic_arn == harness.stack.ref("NotificationTopic")
+    [message] = h.published()
+    assert message.topic_arn == h.stack.ref("NotificationTopic")
     title = "EMR pipeline" if state_machine == EMR else "Batch transform"
     assert message.subject.startswith(f"[transient-analytics] {title} FAILED at {failed_state}: {failed.name[:8]}")
     assert len(message.subject) < 100
@@ -100,38 +123,113 @@ def test_a_failed_run_becomes_one_message_naming_the_failed_state_error_and_caus
     assert f"Error:         {error}\n" in message.message
     assert cause_text in message.message
     assert f"States:        {' -> '.join(failed.states_entered)}" in message.message
-    # AND the run's parameters, from the plan PrepareRun returned (read back from the real history)
-    slot = "20261125T2015Z-" if state_machine == EMR else "20261125T0600Z-"
-    assert f"run id:           {slot}" in message.message
+    # AND the run's parameters and slots, from the plan PrepareRun returned (read back from the real history)
+    run_id = "20261125T2015Z-" if state_machine == EMR else "20261125T0600Z-"
+    assert f"run id:           {run_id}" in message.message
+    first, end = SLOTS[state_machine]
+    assert f"  slots:            {first}\n" in message.message
+    # AND how the slot recovers, with the command that re-runs it now
+    assert "Recovery:      automatic:" in message.message
+    arn = h.state_machine_arn(state_machine)
+    assert (
+        f"Re-run now:    aws stepfunctions start-execution --state-machine-arn {arn} "
+        f"""--input '{{"backfill": {{"from": "{first}", "to": "{end}"}}, "trigger": "backfill"}}'\n"""
+    ) in message.message
 
 
-def test_a_redelivered_failure_event_publishes_nothing_twice(harness: OfflineHarness):
+def test_the_rerun_command_of_a_failed_steps_message_converts_its_slot(h: OfflineHarness):
+    # GIVEN the message of a run whose Spark step failed (its slot recorded failed)
+    with_work(h, EMR)
+    failed = h.run(EMR, execution_input("scheduled"), test_case="SparkStepFails")
+    h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
+    [message] = h.published()
+    slot = SLOTS[EMR][0]
+    assert states(h) == {slot: "failed"}
+
+    # WHEN the operator runs its "Re-run now" command
+    rerun = h.run(EMR, rerun_input(message.message), test_case="ScriptedStep", name=unique("rerun"))
+
+    # THEN that execution takes the slot (a backfill of exactly it) and converts it
+    assert rerun.status == "SUCCEEDED"
+    assert [s["slot"] for s in rerun.output["plan"]["slots"]] == [slot]
+    assert rerun.output["plan"]["trigger"] == "backfill"
+    assert states(h) == {slot: "done"}
+
+
+def test_a_throttled_call_that_its_retry_got_through_is_not_named_as_where_the_run_went_wrong(h: OfflineHarness):
+    # GIVEN a run whose cluster creation was throttled twice (then started), and whose Spark step then failed
+    put_landing(h, SLOTS[EMR][0])
+    ScriptedSparkStep(h, fail={SLOTS[EMR][0]}).register()
+    failed = h.run(EMR, execution_input("scheduled"), test_case="ScriptedStepClusterThrottledTwice")
+    assert len(failed.events("TaskFailed")) == 3  # two throttled CreateCluster attempts, then the step
+    assert failed.error == "States.TaskFailed"
+
+    # WHEN the notifier handles its event
+    result = h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
+
+    # THEN the message names the step, not the throttled state its retries recovered
+    assert result["failed_state"] == "RunSparkStep"
+    [message] = h.published()
+    assert "FAILED at RunSparkStep" in message.subject
+    assert "1 of 1 slots failed" in message.message
+
+
+def test_a_failed_ledger_update_is_named_and_its_message_says_the_slots_wait_for_their_lease(
+    h: OfflineHarness, monkeypatch: pytest.MonkeyPatch
+):
+    # GIVEN a run whose step converted its slot, but whose RecordSlots cannot reach the ledger
+    with_work(h, EMR)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(h.lambdas.module("RecordSlotsFunction"), "record", broken)
+    failed = h.run(EMR, execution_input("scheduled"), test_case="ScriptedStep")
+    assert failed.states_entered[-2:] == ["RecordSlots", "LedgerUpdateFailed"]
+
+    # WHEN the notifier handles its event
+    result = h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
+
+    # THEN it names RecordSlots and the Lambda error, and says the slot stays claimed until its lease ends
+    assert result["failed_state"] == "RecordSlots"
+    [message] = h.published()
+    assert "Error:         ConnectionError\n" in message.message
+    assert "DynamoDB unreachable" in message.message
+    assert "Recovery:      automatic once the claim's lease ends" in message.message
+    assert "Re-run now:" not in message.message and "Re-run later:" in message.message
+    assert states(h) == {SLOTS[EMR][0]: "running"}
+
+
+def test_a_redelivered_failure_event_publishes_nothing_twice(h: OfflineHarness):
     # GIVEN a failed EMR run and its status-change event
-    failed = harness.run(EMR, execution_input("scheduled"), test_case="SparkStepFails")
-    event = harness.status_change_event(failed.arn, event_id="6c8f3f0e-0000-4000-8000-000000000001")
+    with_work(h, EMR)
+    failed = h.run(EMR, execution_input("scheduled"), test_case="SparkStepFails")
+    event = h.status_change_event(failed.arn, event_id="6c8f3f0e-0000-4000-8000-000000000001")
 
     # WHEN EventBridge delivers the same event twice
-    first = harness.invoke_function("NotifyFailureFunction", event)
-    second = harness.invoke_function("NotifyFailureFunction", event)
+    first = h.invoke_function("NotifyFailureFunction", event)
+    second = h.invoke_function("NotifyFailureFunction", event)
 
     # THEN one message only (the event id is the idempotency key, kept in the template's DynamoDB table)
     assert first == second
-    assert len(harness.published()) == 1
+    assert len(h.published()) == 1
 
 
-def test_a_redriven_run_that_fails_again_says_so_in_its_message(harness: OfflineHarness):
+def test_a_redriven_run_that_fails_again_says_so_in_its_message(h: OfflineHarness):
     # GIVEN a transform run that failed and was redriven, failing again
-    failed = harness.run(TRANSFORM, TRANSFORM_SLOT, test_case="TransformJobFails")
-    again = harness.redrive(failed.arn)
+    with_work(h, TRANSFORM)
+    failed = h.run(TRANSFORM, TRANSFORM_RUN, test_case="TransformJobFails")
+    again = h.redrive(failed.arn)
     assert (again.status, again.description["redriveCount"]) == ("FAILED", 1)
 
     # WHEN the notifier handles the second failure's event
-    event = harness.status_change_event(again.arn)
-    harness.invoke_function("NotifyFailureFunction", event)
+    event = h.status_change_event(again.arn)
+    result = h.invoke_function("NotifyFailureFunction", event)
 
-    # THEN the event and the message carry the redrive count
+    # THEN the event and the message carry the redrive count, and still name the job as where it went wrong
     assert event["detail"]["redriveCount"] == 1
-    [message] = harness.published()
+    assert result["failed_state"] == "RunTransformJob"
+    [message] = h.published()
     assert "Redrives:      1\n" in message.message
 
 
@@ -162,59 +260,66 @@ def cluster_states(harness: OfflineHarness, execution_arn: str) -> list[str]:
     return states
 
 
-def test_a_stopped_emr_run_has_its_still_running_cluster_terminated_by_the_notifier(
-    harness: OfflineHarness, gate: Gate
-):
-    # GIVEN a run whose cluster started (in moto EMR, tagged by the plan) and whose step hangs
-    harness.runners.register(CREATE_CLUSTER, cluster_in_moto_emr(harness))
+def test_a_stopped_emr_run_has_its_still_running_cluster_terminated_by_the_notifier(h: OfflineHarness, gate: Gate):
+    # GIVEN a run with a slot to convert, whose cluster started (in moto EMR, tagged by the plan) and whose step hangs
+    put_landing(h, SLOTS[EMR][0])
+    h.runners.register(CREATE_CLUSTER, cluster_in_moto_emr(h))
 
     def add_step(parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         gate.hold(context.cancelled)
         return {"StepId": "s-1"}
 
-    harness.runners.register(ADD_STEP, add_step)
-    arn = harness.start_execution(EMR, execution_input("scheduled"))
+    h.runners.register(ADD_STEP, add_step)
+    arn = h.start_execution(EMR, execution_input("scheduled"))
     assert gate.entered.wait(10)
-    assert cluster_states(harness, arn) == ["WAITING"]
+    assert cluster_states(h, arn) == ["WAITING"]
 
     # WHEN the operator stops it (no Catch runs on ABORTED, so the ASL cannot terminate the cluster)
-    harness.stop_execution(arn)
-    stopped = harness.wait(arn)
+    h.stop_execution(arn)
+    stopped = h.wait(arn)
     assert stopped.status == "ABORTED"
     assert not [t for t in stopped.scheduled_tasks if t.resource == "terminateCluster.sync"]
-    result = harness.invoke_function("NotifyFailureFunction", harness.status_change_event(arn))
+    result = h.invoke_function("NotifyFailureFunction", h.status_change_event(arn))
 
     # THEN the notifier finds the cluster by its execution tag and terminates it, and says so
-    assert cluster_states(harness, arn) == ["TERMINATED"]
+    assert cluster_states(h, arn) == ["TERMINATED"]
     [cluster_id] = result["cleanup"]["terminated"]
     assert cluster_id.startswith("j-")
-    [message] = harness.published()
+    [message] = h.published()
     assert message.subject.startswith("[transient-analytics] EMR pipeline ABORTED at RunSparkStep: ")
     assert "Cleanup:       terminated EMR cluster(s) still running for this execution: j-" in message.message
+    # AND it tells the truth about the slot: no RecordSlots ran, so it stays claimed until its lease ends
+    slot = SLOTS[EMR][0]
+    assert states(h) == {slot: "running"}
+    assert f"  slots:            {slot}\n" in message.message
+    assert "Recovery:      automatic once the claim's lease ends" in message.message
+    assert "Re-run now:" not in message.message
+    [later] = [x for x in message.message.splitlines() if x.startswith("Re-run later:")]
+    early = h.run(EMR, json.loads(later.split("--input '", 1)[1].split("'", 1)[0]), test_case="ScriptedStep")
+    assert early.states_entered[-1] == "NoNewData" and "held by another execution" in early.output["plan"]["reason"]
 
 
-def test_a_runtime_error_after_the_cluster_started_escapes_the_catch_and_the_notifier_cleans_up(
-    harness: OfflineHarness,
-):
-    # GIVEN a cluster that starts, and a step whose integration breaks with a runtime error
-    harness.runners.register(CREATE_CLUSTER, cluster_in_moto_emr(harness))
+def test_a_runtime_error_after_the_cluster_started_escapes_the_catch_and_the_notifier_cleans_up(h: OfflineHarness):
+    # GIVEN a slot to convert, a cluster that starts, and a step whose integration breaks with a runtime error
+    put_landing(h, SLOTS[EMR][0])
+    h.runners.register(CREATE_CLUSTER, cluster_in_moto_emr(h))
 
     def broken_step(parameters: dict, context: object) -> dict:
         raise RuntimeError("integration broke while polling the step")
 
-    harness.runners.register(ADD_STEP, broken_step)
+    h.runners.register(ADD_STEP, broken_step)
 
     # WHEN the pipeline runs
-    failed = harness.run(EMR, execution_input("scheduled"))
+    failed = h.run(EMR, execution_input("scheduled"))
 
     # THEN States.Runtime is not caught by RunSparkStep's States.ALL Catch (as on AWS): no termination in the ASL
     assert failed.states_entered[-1] == "RunSparkStep"
     assert (failed.status, failed.error) == ("FAILED", "States.Runtime")
     assert "integration broke while polling the step" in str(failed.cause)
-    assert cluster_states(harness, failed.arn) == ["WAITING"]
+    assert cluster_states(h, failed.arn) == ["WAITING"]
     # AND the failure notification's cleanup terminates the cluster the run left behind
-    harness.invoke_function("NotifyFailureFunction", harness.status_change_event(failed.arn))
-    assert cluster_states(harness, failed.arn) == ["TERMINATED"]
-    [message] = harness.published()
+    h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
+    assert cluster_states(h, failed.arn) == ["TERMINATED"]
+    [message] = h.published()
     assert "FAILED at RunSparkStep" in message.subject
     assert "Error:         States.Runtime" in message.message

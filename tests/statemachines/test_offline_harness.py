@@ -19,7 +19,12 @@ from offline import ExecutionDidNotFinish, MockConfig, MockConfigError, OfflineH
 from offline.definitions import render_definition
 from offline.render_definition import main as render_main
 from offline.template import Stack, TemplateError, load_template
+from tests.statemachines.ledger_support import put_landing
 from tests.statemachines.sfn_support import EMR, ROOT, TRANSFORM, Gate, execution_input
+
+#: The newest slot closed at the 20:15 tick of events/executions/scheduled.json: an EMR run given
+#: landing data there has work, so it gets past HasWork to the cluster tasks these tests exercise.
+CLOSED_SLOT = "2026-11-25T20:00Z"
 
 CREATE_CLUSTER = "arn:aws:states:::elasticmapreduce:createCluster.sync"
 ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"
@@ -28,8 +33,9 @@ ISO_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 # ---------------------------------------------------------------------- runners and mocked responses
-def test_a_runners_task_failure_reaches_the_state_machine_like_a_real_failed_step(harness: OfflineHarness):
-    # GIVEN runners for the three EMR .sync integrations, the step's failing with States.TaskFailed
+def test_a_runners_task_failure_reaches_the_state_machine_like_a_real_failed_step(h: OfflineHarness):
+    # GIVEN a slot with data, runners for the three EMR .sync integrations, the step's failing with States.TaskFailed
+    put_landing(h, CLOSED_SLOT)
     seen: dict[str, tuple[dict[str, Any], TaskContext]] = {}
 
     def create_cluster(parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
@@ -46,13 +52,20 @@ def test_a_runners_task_failure_reaches_the_state_machine_like_a_real_failed_ste
         return {}
 
     for arn, runner in ((CREATE_CLUSTER, create_cluster), (ADD_STEP, add_step), (TERMINATE_CLUSTER, terminate_cluster)):
-        harness.runners.register(arn, runner)
+        h.runners.register(arn, runner)
 
     # WHEN the pipeline runs without a test case
-    result = harness.run(EMR, execution_input("scheduled"))
+    result = h.run(EMR, execution_input("scheduled"))
 
-    # THEN the failure is caught by RunSparkStep's Catch, the cluster terminated, the run failed with it
-    assert result.states_entered[-3:] == ["RunSparkStep", "TerminateClusterAfterStepFailure", "SparkStepFailed"]
+    # THEN the failure is caught by RunSparkStep's Catch, the cluster terminated, the slot recorded, the run failed
+    assert result.states_entered[-6:] == [
+        "RunSparkStep",
+        "TerminateClusterAfterStepFailure",
+        "StepFailed",
+        "RecordSlots",
+        "RouteOutcome",
+        "SparkStepFailed",
+    ]
     assert (result.status, result.error) == ("FAILED", "States.TaskFailed")
     assert result.cause_json == {"Step": {"Status": {"State": "FAILED"}}}
     [failed] = result.events("TaskFailed")
@@ -73,25 +86,26 @@ def test_a_runners_task_failure_reaches_the_state_machine_like_a_real_failed_ste
         0,
     )
     assert (context.execution_arn, context.test_case) == (result.arn, None)
-    assert context.state_machine_arn == harness.state_machine_arn(EMR)
+    assert context.state_machine_arn == h.state_machine_arn(EMR)
     # AND $$.Execution.StartTime is an ISO-8601 string and $$.Execution.RedriveCount exists, as on AWS
     execution = context.context_object["Execution"]
     assert ISO_MILLIS.match(execution["StartTime"])
     assert execution["RedriveCount"] == 0
 
 
-def test_a_mocked_response_takes_precedence_over_a_registered_runner(harness: OfflineHarness):
-    # GIVEN a runner for createCluster.sync, and a test case that mocks CreateCluster
+def test_a_mocked_response_takes_precedence_over_a_registered_runner(h: OfflineHarness):
+    # GIVEN a slot with data, a runner for createCluster.sync, and a test case that mocks CreateCluster
+    put_landing(h, CLOSED_SLOT)
     calls: list[str] = []
 
     def create_cluster(parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         calls.append(context.state_name)
         return {"ClusterId": "j-FROM-RUNNER"}
 
-    harness.runners.register(CREATE_CLUSTER, create_cluster)
+    h.runners.register(CREATE_CLUSTER, create_cluster)
 
     # WHEN the pipeline runs on that test case
-    result = harness.run(EMR, execution_input("scheduled"), test_case="HappyPath")
+    result = h.run(EMR, execution_input("scheduled"), test_case="HappyPath")
 
     # THEN the mocked response answers, the runner is never called
     assert result.status == "SUCCEEDED"
@@ -99,10 +113,11 @@ def test_a_mocked_response_takes_precedence_over_a_registered_runner(harness: Of
     assert calls == []
 
 
-def test_a_task_with_neither_mock_nor_runner_fails_the_run_naming_the_state_and_resource(harness: OfflineHarness):
-    # GIVEN a test case that mocks CreateCluster but not RunSparkStep, and no runner
+def test_a_task_with_neither_mock_nor_runner_fails_the_run_naming_the_state_and_resource(h: OfflineHarness):
+    # GIVEN a slot with data, a test case that mocks CreateCluster but not RunSparkStep, and no runner
+    put_landing(h, CLOSED_SLOT)
     # WHEN the pipeline runs
-    result = harness.run(EMR, execution_input("scheduled"), test_case="SparkStepUnhandled")
+    result = h.run(EMR, execution_input("scheduled"), test_case="SparkStepUnhandled")
 
     # THEN the run fails at RunSparkStep with States.Runtime, which (as on AWS) its States.ALL Catch does not catch
     assert result.states_entered[-1] == "RunSparkStep"
@@ -113,17 +128,21 @@ def test_a_task_with_neither_mock_nor_runner_fails_the_run_naming_the_state_and_
     assert "test case 'SparkStepUnhandled'" in str(result.cause)
 
 
-def test_a_runner_that_raises_an_unexpected_exception_fails_the_run_with_its_traceback(harness: OfflineHarness):
-    # GIVEN a buggy runner
+def test_a_runner_that_raises_an_unexpected_exception_fails_the_run_with_its_traceback(h: OfflineHarness):
+    # GIVEN a slot with data, and a buggy runner
+    put_landing(h, CLOSED_SLOT)
+
     def create_cluster(parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         raise KeyError("Instances")
 
-    harness.runners.register(CREATE_CLUSTER, create_cluster)
+    h.runners.register(CREATE_CLUSTER, create_cluster)
 
     # WHEN the pipeline runs
-    result = harness.run(EMR, execution_input("scheduled"), test_case="ClusterFromRunner")
+    result = h.run(EMR, execution_input("scheduled"), test_case="ClusterFromRunner")
 
-    # THEN the run fails with States.Runtime and a cause naming the runner's exception
+    # THEN the run fails with States.Runtime (which CreateCluster's States.ALL Catch does not catch, as on AWS)
+    # and a cause naming the runner's exception
+    assert result.states_entered[-1] == "CreateCluster"
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
     assert "KeyError: 'Instances'" in str(result.cause)
     assert "Traceback" in str(result.cause)
@@ -154,11 +173,16 @@ def test_a_handler_exception_fails_the_task_with_the_exception_class_as_error(ha
 def test_each_function_runs_with_its_template_environment_pointing_at_the_harness_resources(harness: OfflineHarness):
     # GIVEN the template's functions
     prepare = harness.lambdas.environment(harness.functions["PrepareRunFunction"])
+    record = harness.lambdas.environment(harness.functions["RecordSlotsFunction"])
     notify = harness.lambdas.environment(harness.functions["NotifyFailureFunction"])
 
     # THEN their variables name the resources the harness created (from the template, Globals merged in)
     assert prepare["DATA_BUCKET"] == "transient-analytics-dev-databucket"
-    assert prepare["POWERTOOLS_SERVICE_NAME"] == "prepare-run"
+    assert prepare["POWERTOOLS_SERVICE_NAME"] == "transient-analytics-dev"  # the metrics' service dimension
+    assert prepare["POWERTOOLS_METRICS_NAMESPACE"] == record["POWERTOOLS_METRICS_NAMESPACE"] == "TransientAnalytics"
+    ledger_table = harness.stack.ref("SlotLedgerTable")
+    assert prepare["LEDGER_TABLE"] == record["LEDGER_TABLE"] == ledger_table
+    assert record["TOPIC_ARN"] == harness.stack.ref("NotificationTopic")  # quarantine notices
     assert prepare["POWERTOOLS_LOG_LEVEL"] == "INFO"
     assert prepare["AWS_LAMBDA_FUNCTION_NAME"] == harness.functions["PrepareRunFunction"].name
     assert "TOPIC_ARN" not in prepare
@@ -168,6 +192,7 @@ def test_each_function_runs_with_its_template_environment_pointing_at_the_harnes
     assert "LAMBDA_TASK_ROOT" not in notify  # keeps Powertools' X-Ray tracer off
     tables = boto3.client("dynamodb", region_name=harness.region).list_tables()["TableNames"]
     assert notify["IDEMPOTENCY_TABLE"] in tables
+    assert ledger_table in tables
 
 
 # ---------------------------------------------------------------------- starting and waiting
@@ -189,29 +214,31 @@ def test_unnamed_executions_get_distinct_uuid_names(harness: OfflineHarness):
     assert first.output["plan"]["trigger"] == "manual"
 
 
-def test_waiting_gives_up_with_a_clear_error_while_an_execution_still_runs(harness: OfflineHarness, gate: Gate):
-    # GIVEN an execution held inside CreateCluster
+def test_waiting_gives_up_with_a_clear_error_while_an_execution_still_runs(h: OfflineHarness, gate: Gate):
+    # GIVEN an execution with a slot to convert, held inside CreateCluster
+    put_landing(h, CLOSED_SLOT)
+
     def create_cluster(parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         gate.hold(context.cancelled)
         return {"ClusterId": "j-1"}
 
-    harness.runners.register(CREATE_CLUSTER, create_cluster)
-    arn = harness.start_execution(EMR, execution_input("scheduled"), test_case="ClusterFromRunner")
+    h.runners.register(CREATE_CLUSTER, create_cluster)
+    arn = h.start_execution(EMR, execution_input("scheduled"), test_case="ClusterFromRunner")
     assert gate.entered.wait(10)
 
-    harness.wait_for_state(arn, "CreateCluster")
+    h.wait_for_state(arn, "CreateCluster")
     with pytest.raises(ExecutionDidNotFinish, match="did not enter Succeeded within 0.1 s"):
-        harness.wait_for_state(arn, "Succeeded", timeout=0.1)
+        h.wait_for_state(arn, "Succeeded", timeout=0.1)
 
     # WHEN a test waits for it with a short timeout
     with pytest.raises(ExecutionDidNotFinish) as raised:
-        harness.wait(arn, timeout=0.2)
+        h.wait(arn, timeout=0.2)
 
     # THEN the error says it is still RUNNING, and where
     assert "still RUNNING after 0.2 s" in str(raised.value)
     assert "'CreateCluster'" in str(raised.value)
     gate.release()
-    assert harness.wait(arn).status == "SUCCEEDED"
+    assert h.wait(arn).status == "SUCCEEDED"
 
 
 def test_a_succeeded_execution_cannot_be_redriven(harness: OfflineHarness):
@@ -370,7 +397,8 @@ def test_a_placeholder_without_a_substitution_is_refused(tmp_path: Path):
 def test_the_cli_prints_the_deployed_definition(capsys: pytest.CaptureFixture[str]):
     assert render_main([TRANSFORM]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["States"]["RunTransformJob"]["Resource"] == "arn:aws:states:::sagemaker:createTransformJob.sync"
+    job = printed["States"]["ScoreSlots"]["ItemProcessor"]["States"]["RunTransformJob"]
+    assert job["Resource"] == "arn:aws:states:::sagemaker:createTransformJob.sync"
     lambda_arn = "arn:aws:lambda:us-east-1:123456789012:function:PrepareRunFunction"
     assert render_main([EMR, "-s", f"PrepareRunFunctionArn={lambda_arn}"]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -30,7 +30,8 @@ _EXECUTION_END = {"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted", "E
 @dataclass(frozen=True)
 class ExecutionFacts:
     states_entered: list[str] = field(default_factory=list)
-    #: The state where the run first went wrong (a task that failed or timed out), else the last one entered.
+    #: The state where the run first went wrong (a task that failed or timed out, and was not then retried
+    #: to success in the same state, as a throttled call is), else the last one entered.
     failed_state: str | None = None
     first_error: str | None = None
     first_cause: str | None = None
@@ -59,19 +60,38 @@ def _failure_details(event: dict[str, Any]) -> dict[str, Any] | None:
     return {}
 
 
+@dataclass
+class _Failure:
+    state: str | None
+    #: Which state entry (the count of states entered before it) the failure belongs to.
+    entry: int
+    error: str | None
+    cause: str | None
+    #: The same state entry then scheduled its task again (a Retry) and that attempt succeeded.
+    recovered: bool = False
+
+
 def facts_from_history(events: list[dict[str, Any]]) -> ExecutionFacts:
     entered: list[str] = []
     current: str | None = None
-    failed_state = first_error = first_cause = None
+    failures: list[_Failure] = []
+    retrying: list[_Failure] = []  # failures of the current state entry, once it scheduled its task again
     plan = None
     cluster_id = None
     for event in events:
         etype = event.get("type", "")
         if "stateEnteredEventDetails" in event:
             current = event["stateEnteredEventDetails"].get("name")
+            retrying = []
             if current:
                 entered.append(current)
-        elif "stateExitedEventDetails" in event:
+        elif etype == "TaskScheduled" and failures and failures[-1].entry == len(entered):
+            retrying = [f for f in failures if f.entry == len(entered) and not f.recovered]
+        elif etype == "TaskSucceeded" and retrying:
+            for failure in retrying:
+                failure.recovered = True
+            retrying = []
+        if "stateExitedEventDetails" in event:
             details = event["stateExitedEventDetails"]
             output = _json(details.get("output"))
             if isinstance(output, dict):
@@ -86,15 +106,15 @@ def facts_from_history(events: list[dict[str, Any]]) -> ExecutionFacts:
             if cluster_id is None and isinstance(output, dict) and output.get("ClusterId"):
                 cluster_id = str(output["ClusterId"])
         details = _failure_details(event)
-        if details is not None and failed_state is None and etype not in _EXECUTION_END:
-            failed_state = current
-            first_error = details.get("error")
-            first_cause = details.get("cause")
+        if details is not None and etype not in _EXECUTION_END:
+            failures.append(_Failure(current, len(entered), details.get("error"), details.get("cause")))
+            retrying = []
+    first = next((f for f in failures if not f.recovered), failures[0] if failures else None)
     return ExecutionFacts(
         states_entered=entered,
-        failed_state=failed_state or current,
-        first_error=first_error,
-        first_cause=first_cause,
+        failed_state=(first.state if first else None) or current,
+        first_error=first.error if first else None,
+        first_cause=first.cause if first else None,
         plan=plan,
         cluster_id=cluster_id,
     )

@@ -166,11 +166,19 @@ def render(
     lines += ["", f"Console:       {console_url(region, detail.executionArn)}"]
     slots = [s["slot"] for s in plan.get("slots") or [] if isinstance(s, dict) and isinstance(s.get("slot"), str)]
     if slots:
-        lines.append(
-            "Recovery:      automatic: the slot ledger holds these slots as failed (or released) and the next run "
-            "takes them again; a slot that fails its maximum number of attempts is quarantined and reported."
-        )
-        lines.append(f"Re-run now:    {backfill_command(pipeline, detail.stateMachineArn, slots[0], slots[-1])}")
+        rerun = backfill_command(pipeline, detail.stateMachineArn, slots[0], slots[-1])
+        if "RecordSlots" in facts.states_entered and facts.failed_state != "RecordSlots":
+            lines.append(
+                "Recovery:      automatic: the slot ledger holds these slots as failed (or released) and the next run "
+                "takes them again; a slot that fails its maximum number of attempts is quarantined and reported."
+            )
+            lines.append(f"Re-run now:    {rerun}")
+        else:  # the run ended before RecordSlots recorded its slots: they stay claimed until the lease ends
+            lines.append(
+                "Recovery:      automatic once the claim's lease ends: this run did not record its slots, so the "
+                "ledger holds them as claimed by this execution until then; the next run after that takes them again."
+            )
+            lines.append(f"Re-run later:  {rerun}  (after the lease ends; until then a backfill leaves them alone)")
     return Notification(subject=subject, message="\n".join(lines) + "\n")
 
 
