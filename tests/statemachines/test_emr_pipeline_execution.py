@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from offline import ExecutionResult, OfflineHarness, Sleep
-from tests.statemachines.ledger_support import ScriptedSparkStep, put_landing, records, slot_args, states
+from offline.simulated_step import slot_args
+from tests.statemachines.ledger_support import ScriptedSparkStep, put_landing, records, states
 from tests.statemachines.sfn_support import (
     EMR,
     check_emr_requests,
@@ -130,7 +131,7 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
     assert terminations(result) == [{"ClusterId": CLUSTER_ID}]
     assert task_sequence(result) == [PREPARE, CREATE, STEP, TERMINATE, RECORD]
     assert result.output["cluster"] == {"cluster_id": CLUSTER_ID}
-    assert result.output["step"] == {"StepId": "s-2ABCDEF3GHIJK"}
+    assert result.output["step"] == {"StepId": "s-SIMULATED"}
     assert result.output["record"]["converted"] == 2 and result.output["record"]["failed"] == 0
     assert states(h) == {EARLIER: "done", SLOT: "done"}
     assert [s[0] for s in step.calls[0]] == [EARLIER, SLOT]
@@ -148,16 +149,16 @@ def test_a_step_reported_successful_without_a_run_report_leaves_its_slots_failed
     # WHEN the pipeline runs
     result = h.run(EMR, SCHEDULED, test_case="HappyPath")
 
-    # THEN the run follows the happy path (RouteOutcome routes on the outcome, not on the slots)
-    assert result.states_entered == HAPPY_STATES
-    assert result.status == "SUCCEEDED"
+    # THEN the run fails in SlotsFailed (a notification goes out) instead of succeeding silently
+    assert result.states_entered == [*HAPPY_STATES[:-1], "SlotsFailed"]
+    assert (result.status, result.error) == ("FAILED", "SlotsFailed")
+    assert SLOT in result.cause and "wrote no report" in result.cause
     # AND no slot is recorded done without the job's word for it: it is failed, attempt 1, taken by the next run
-    assert result.output["record"]["converted"] == 0 and result.output["record"]["failed"] == 1
+    assert "0 slot(s) converted, 1 failed" in result.cause
     record = records(h)[SLOT]
     assert (record.state, record.attempts) == ("failed", 1)
     assert "wrote no report" in (record.error or "")
     assert task_sequence(result) == [PREPARE, CREATE, STEP, TERMINATE, RECORD]
-    check_emr_requests(result, SCHEDULED, CLUSTER_ID)
 
 
 def test_a_cluster_that_fails_to_start_fails_the_run_with_emrs_error_after_releasing_its_slot(h: OfflineHarness):

@@ -108,8 +108,11 @@ def test_a_mocked_response_takes_precedence_over_a_registered_runner(h: OfflineH
     result = h.run(EMR, execution_input("scheduled"), test_case="HappyPath")
 
     # THEN the mocked response answers, the runner is never called
-    assert result.status == "SUCCEEDED"
-    assert result.output["cluster"] == {"cluster_id": "j-2AXXXXXXGAPLF"}
+    [create] = [
+        e for e in result.events("TaskSucceeded") if e["taskSucceededEventDetails"]["resource"] == "createCluster.sync"
+    ]
+    assert json.loads(create["taskSucceededEventDetails"]["output"])["ClusterId"] == "j-2AXXXXXXGAPLF"
+    assert [t.parameters["ClusterId"] for t in result.tasks("RunSparkStep")] == ["j-2AXXXXXXGAPLF"]
     assert calls == []
 
 
@@ -238,7 +241,9 @@ def test_waiting_gives_up_with_a_clear_error_while_an_execution_still_runs(h: Of
     assert "still RUNNING after 0.2 s" in str(raised.value)
     assert "'CreateCluster'" in str(raised.value)
     gate.release()
-    assert h.wait(arn).status == "SUCCEEDED"
+    # (the mocked step writes no run report, so the run then ends in SlotsFailed: it did finish)
+    assert h.wait(arn).status == "FAILED"
+    assert h.wait(arn).states_entered[-1] == "SlotsFailed"
 
 
 def test_a_succeeded_execution_cannot_be_redriven(harness: OfflineHarness):

@@ -8,34 +8,17 @@ report the real job writes). The real Spark job runs in tests/offline and ``make
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-
 from offline import OfflineHarness
-from tests.statemachines.ledger_support import ScriptedSparkStep, at, clear, put_landing, records, states
-from tests.statemachines.sfn_support import EMR, NOW
+from tests.statemachines.ledger_support import ScriptedSparkStep, at, put_landing, records, states
+from tests.statemachines.sfn_support import EMR, NOW, unique
 
 TICK = {"scheduled_time": "2026-11-25T20:15:00Z", "trigger": "schedule"}
 NEXT_TICK = {"scheduled_time": "2026-11-25T20:30:00Z", "trigger": "schedule"}
 
 
-def unique(prefix: str) -> str:
-    """Execution names are unique per state machine, and the module shares one harness."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 S1, S2, S3 = "2026-11-25T19:30Z", "2026-11-25T19:45Z", "2026-11-25T20:00Z"
-
-
-@pytest.fixture
-def h(harness: OfflineHarness) -> Iterator[OfflineHarness]:
-    clear(harness)
-    at(harness, NOW)
-    yield harness
-    clear(harness)
 
 
 def test_a_tick_without_new_data_ends_in_no_new_data_without_a_cluster(h: OfflineHarness):

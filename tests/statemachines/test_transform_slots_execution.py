@@ -6,30 +6,13 @@ from mock-config.json. The real model scores real rows in tests/offline and ``ma
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
-
 from offline import OfflineHarness
-from tests.statemachines.ledger_support import at, clear, put_batch, records, states
-from tests.statemachines.sfn_support import NOW, TRANSFORM
+from tests.statemachines.ledger_support import put_batch, records, states
+from tests.statemachines.sfn_support import TRANSFORM, unique
 from transient_analytics.naming import is_valid_transform_job_name
 
 DAILY = {"scheduled_time": "2026-11-25T06:00:00Z", "trigger": "schedule"}
 D1, D2 = "2026-11-23T00:00Z", "2026-11-24T00:00Z"
-
-
-@pytest.fixture
-def h(harness: OfflineHarness) -> Iterator[OfflineHarness]:
-    clear(harness)
-    at(harness, NOW)
-    yield harness
-    clear(harness)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def test_a_day_without_a_batch_file_starts_no_job(h: OfflineHarness):
