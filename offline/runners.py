@@ -481,7 +481,7 @@ def cluster_request_problems(parameters: dict[str, Any], execution_arn: str) -> 
     if missing:
         problems.append(f"Tags lack {', '.join(missing)}")
     elif tags["transient-analytics:execution"] != execution_tag_value(execution_arn):
-        problems.append("the execution tag does not name this execution (transient_analytics.tags.execution_tag_value)")
+        problems.append("the execution tag does not name this execution")
     return problems
 
 
