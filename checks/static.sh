@@ -224,13 +224,13 @@ TOTAL_START="$(now)"
 if [[ "$IAM_LINT_ONLY" == 1 ]]; then
   run_step "setup (.venv-iamlint)" "could not install the IAM linters (requirements-iamlint.txt)" \
     ensure_venv .venv-iamlint requirements-iamlint.txt parliament
-  run_step "IAM lint: parliament + policy_sentry ($SNAPSHOT)" \
+  run_step "IAM lint: parliament + policy_sentry (snapshot)" \
     "IAM lint findings: fix the policy in template.yaml, or justify it in checks/iam-lint-allow.json" \
     iam_lint "$SNAPSHOT"
   printf '  %s\n' "${SUMMARY[@]}"
   exit 0
 fi
-run_step "setup (.venv-sam, .venv-checkov, node_modules)" \
+run_step "setup (.venv-sam, .venv-checkov, .venv-iamlint, node_modules)" \
   "could not install the tools: see the log (network to PyPI/npm? Python 3.13?)" setup
 run_step "sam validate --lint" \
   "sam validate --lint failed (it fails on cfn-lint warnings too)" sam_validate_lint
