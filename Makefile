@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo demo-failure demo-day model payloads publish backfill bench bench-payloads test pytest unit statemachines checks catalog catalog-check lint format clean
+.PHONY: help venv demo demo-failure demo-day model payloads publish backfill bench bench-payloads test pytest unit statemachines checks catalog catalog-check iam-lint contract integration lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,6 +68,16 @@ unit: $(STAMP) ## fast tests: the layer's rules and the handlers
 
 statemachines: $(STAMP) ## execute both .asl.json files offline (moto engine + MockConfigFile test cases)
 	$(PY) -m pytest tests/statemachines -q
+
+contract: $(STAMP) ## every request the state machines send, validated against the AWS API models (botocore)
+	$(PY) -m pytest tests/contract -q
+
+iam-lint: ## parliament + policy_sentry over every policy of the translated template snapshot (.venv-iamlint)
+	bash checks/static.sh --iam-lint-only
+
+integration: $(STAMP) ## the opt-in suite against a deployed stack: make integration STACK=name [REGION=]
+	$(if $(STACK),,$(error STACK is required: make integration STACK=name))
+	AWS_SAM_STACK_NAME=$(STACK) $(if $(REGION),AWS_REGION=$(REGION) AWS_DEFAULT_REGION=$(REGION)) $(PY) -m pytest tests/integration -v -rs
 
 checks: ## static checks: sam validate --lint, cfn-lint (+serverless rules), asl-validator, checkov, sam build
 	bash checks/static.sh

@@ -3,6 +3,7 @@
 #
 #   bash checks/static.sh                    run every check; stop at the first failure
 #   bash checks/static.sh --update-snapshot  also rewrite tests/security/translated-template.json
+#   bash checks/static.sh --iam-lint-only    only the IAM lint, on the committed snapshot (make iam-lint)
 #
 # Idempotent: creates .venv-sam (requirements-sam.txt), .venv-checkov (requirements-checkov.txt)
 # and node_modules (package-lock.json) when missing or when their pins changed, then runs, with
@@ -11,8 +12,10 @@
 #   cfn-lint with the serverless rules on template.yaml and on the translated template;
 #   asl-validator on both ASL files with their placeholders substituted (checks/substitute_asl.py);
 #   checkov on template.yaml and on the translated template (.checkov.yaml); the committed snapshot
-#   of the translated template, which tests/security reads; sam build; the ABI of the native code
-#   built into .aws-sam (python3.13, arm64).
+#   of the translated template, which tests/security reads; the IAM lint (parliament and
+#   policy_sentry in .venv-iamlint, requirements-iamlint.txt: checks/iam_lint.py, justifications in
+#   checks/iam-lint-allow.json); sam build; the ABI of the native code built into .aws-sam
+#   (python3.13, arm64).
 # Outputs: build/ (logs, translated template, substituted ASL) and .aws-sam/, both gitignored.
 set -Eeuo pipefail
 
@@ -20,10 +23,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 UPDATE_SNAPSHOT=0
+IAM_LINT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --update-snapshot) UPDATE_SNAPSHOT=1 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --iam-lint-only) IAM_LINT_ONLY=1 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "static.sh: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -127,16 +132,19 @@ ensure_node_modules() {
 }
 
 setup() {
-  # The two venvs install in parallel (each about a minute from PyPI); their logs are kept apart.
+  # The venvs install in parallel (each about a minute from PyPI); their logs are kept apart.
   ensure_venv .venv-sam requirements-sam.txt sam >"$OUT/setup-venv-sam.log" 2>&1 &
   local sam_pid=$!
   ensure_venv .venv-checkov requirements-checkov.txt checkov >"$OUT/setup-venv-checkov.log" 2>&1 &
   local checkov_pid=$!
+  ensure_venv .venv-iamlint requirements-iamlint.txt parliament >"$OUT/setup-venv-iamlint.log" 2>&1 &
+  local iamlint_pid=$!
   local failed=0
   ensure_node_modules || failed=1
   wait "$sam_pid" || { echo "== .venv-sam failed:"; cat "$OUT/setup-venv-sam.log"; failed=1; }
   wait "$checkov_pid" || { echo "== .venv-checkov failed:"; cat "$OUT/setup-venv-checkov.log"; failed=1; }
-  cat "$OUT/setup-venv-sam.log" "$OUT/setup-venv-checkov.log"
+  wait "$iamlint_pid" || { echo "== .venv-iamlint failed:"; cat "$OUT/setup-venv-iamlint.log"; failed=1; }
+  cat "$OUT/setup-venv-sam.log" "$OUT/setup-venv-checkov.log" "$OUT/setup-venv-iamlint.log"
   [[ "$failed" == 0 ]]
   .venv-sam/bin/sam --version
   .venv-sam/bin/cfn-lint --version
@@ -185,6 +193,12 @@ asl_validate() {
 
 checkov_on() { "$CHECKOV" --config-file .checkov.yaml -f "$1"; }
 
+# parliament and policy_sentry over every policy of a translated template; each finding fixed or
+# justified in checks/iam-lint-allow.json (a justification that matches nothing fails too).
+iam_lint() {
+  PYTHONWARNINGS=ignore .venv-iamlint/bin/python checks/iam_lint.py --template "$1" --allow checks/iam-lint-allow.json
+}
+
 sam_build() {
   "$SAM" build --template-file template.yaml --build-dir .aws-sam/build --config-file "$NO_SAMCONFIG"
 }
@@ -207,7 +221,16 @@ native_abi() {
 # ------------------------------------------------------------------ run
 echo "transient-analytics static checks (region $AWS_DEFAULT_REGION, no credentials)"
 TOTAL_START="$(now)"
-run_step "setup (.venv-sam, .venv-checkov, node_modules)" \
+if [[ "$IAM_LINT_ONLY" == 1 ]]; then
+  run_step "setup (.venv-iamlint)" "could not install the IAM linters (requirements-iamlint.txt)" \
+    ensure_venv .venv-iamlint requirements-iamlint.txt parliament
+  run_step "IAM lint: parliament + policy_sentry (snapshot)" \
+    "IAM lint findings: fix the policy in template.yaml, or justify it in checks/iam-lint-allow.json" \
+    iam_lint "$SNAPSHOT"
+  printf '  %s\n' "${SUMMARY[@]}"
+  exit 0
+fi
+run_step "setup (.venv-sam, .venv-checkov, .venv-iamlint, node_modules)" \
   "could not install the tools: see the log (network to PyPI/npm? Python 3.13?)" setup
 run_step "sam validate --lint" \
   "sam validate --lint failed (it fails on cfn-lint warnings too)" sam_validate_lint
@@ -231,6 +254,9 @@ else
   run_step "snapshot up to date ($SNAPSHOT)" \
     "the translated template changed: review the diff, then run: bash checks/static.sh --update-snapshot" snapshot
 fi
+run_step "IAM lint: parliament + policy_sentry (translated template)" \
+  "IAM lint findings: fix the policy in template.yaml, or justify it in checks/iam-lint-allow.json" \
+  iam_lint build/translated-template.json
 run_step "sam build (python3.13, arm64)" \
   "sam build failed (python3.13 on PATH? PyPI reachable?)" sam_build
 run_step "native modules match python3.13/arm64" \

@@ -453,6 +453,8 @@ def score_object(
 
 def cluster_request_problems(parameters: dict[str, Any], execution_arn: str) -> list[str]:
     """What EMR (and the pipeline's own conventions) would reject in a RunJobFlow request."""
+    from transient_analytics.tags import execution_tag_value
+
     problems = []
     if not re.fullmatch(r"emr-7\.\d+\.\d+", str(parameters.get("ReleaseLabel", ""))):
         problems.append(f"ReleaseLabel {parameters.get('ReleaseLabel')!r} is not an emr-7.x release")
@@ -478,7 +480,7 @@ def cluster_request_problems(parameters: dict[str, Any], execution_arn: str) -> 
     missing = [k for k in REQUIRED_CLUSTER_TAGS if not tags.get(k)]
     if missing:
         problems.append(f"Tags lack {', '.join(missing)}")
-    elif tags["transient-analytics:execution"] != execution_arn:
+    elif tags["transient-analytics:execution"] != execution_tag_value(execution_arn):
         problems.append("the execution tag does not name this execution")
     return problems
 

@@ -46,6 +46,14 @@ _SHORT_FORM_FUNCTIONS = (
     "If",
     "Not",
     "Or",
+    # rule functions (the template's Rules section, which CloudFormation checks at deploy time;
+    # read here so the template loads, not evaluated: the harness has no deploy step)
+    "Contains",
+    "EachMemberEquals",
+    "EachMemberIn",
+    "RefAll",
+    "ValueOf",
+    "ValueOfAll",
 )
 
 

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests import aws_env
+
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -16,12 +18,17 @@ _FAKE_AWS = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "transient-analytics-tests",
 }
+# The environment's own AWS settings, kept before the fakes replace them: only the opt-in suite
+# against a deployed stack (tests/integration, marker ``integration``) uses them.
+aws_env.remember((*_FAKE_AWS, "AWS_PROFILE"))
 # Set at import, before any test module imports boto3 or a handler.
 os.environ.update(_FAKE_AWS)
 os.environ.pop("AWS_PROFILE", None)
 
 
 @pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_aws_credentials(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("integration"):
+        return  # tests/integration restores the real environment itself
     for key, value in _FAKE_AWS.items():
         monkeypatch.setenv(key, value)

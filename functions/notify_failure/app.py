@@ -28,6 +28,7 @@ from transient_analytics.models import FAILURE_STATUSES, ExecutionStatusChangeEv
 from transient_analytics.notification import render
 from transient_analytics.plan import TAG_EXECUTION
 from transient_analytics.settings import NotifyFailureSettings, load_settings
+from transient_analytics.tags import execution_tag_value
 
 logger = Logger()
 tracer = Tracer()
@@ -86,7 +87,7 @@ def _notify(event_id: str, change: ExecutionStatusChangeEvent, pipeline: str) ->
     facts = facts_from_history(executions().history(detail.executionArn))
     cleanup = None
     if pipeline == "emr" and cfg.CLEANUP_EMR_CLUSTERS:
-        cleanup = clusters().terminate_tagged(TAG_EXECUTION, detail.executionArn)
+        cleanup = clusters().terminate_tagged(TAG_EXECUTION, execution_tag_value(detail.executionArn))
         if cleanup.error:
             logger.error("Cluster cleanup failed", extra={"error": cleanup.error})
         elif cleanup.terminated:

@@ -199,3 +199,23 @@ def test_a_redelivery_after_the_idempotency_record_expired_is_published_again(no
     )
     notify_failure.lambda_handler(event, FakeLambdaContext())
     assert len(sns_inbox()) == 2
+
+
+def test_an_aborted_run_named_with_characters_tags_forbid_still_has_its_cluster_terminated(
+    notify_failure, history, sns_inbox
+):
+    # GIVEN a manual run named "rerun(2)!'s" whose cluster carries the tag-safe form of its ARN
+    from transient_analytics.tags import execution_tag_value
+
+    event = load_event("notify_failure/aborted_emr")
+    arn = event["detail"]["executionArn"].rsplit(":", 1)[0] + ":rerun(2)!'s"
+    event["detail"]["executionArn"] = arn
+    event["id"] = "b5a0c0de-0000-4000-8000-000000000001"
+    mine = start_cluster(execution_tag_value(arn))
+    other = start_cluster(execution_tag_value(arn.replace("rerun(2)", "rerun(3)")))
+    assert execution_tag_value(arn) != arn
+    # WHEN the notifier handles its ABORTED event
+    result = notify_failure.lambda_handler(event, FakeLambdaContext())
+    # THEN it finds and terminates that cluster by the same tag value, and no other
+    assert result["cleanup"]["terminated"] == [mine]
+    assert (cluster_state(mine), cluster_state(other)) == ("TERMINATED", "WAITING")

@@ -308,7 +308,23 @@ def test_emr_state_machine_role_has_what_the_three_emr_sync_tasks_call(statement
     ):
         assert grants(role, f"elasticmapreduce:{action}"), action
     (passing,) = grants(role, "iam:PassRole")
-    assert set(condition_values(passing, "iam:PassedToService")) >= {"elasticmapreduce.amazonaws.com"}
+    # StringLike service-principal patterns, as AWS's managed policies write them: every partition's principal matches
+    assert "StringLike" in passing.body["Condition"]
+    patterns = condition_values(passing, "iam:PassedToService")
+    for principal in (
+        "elasticmapreduce.amazonaws.com",
+        "elasticmapreduce.amazonaws.com.cn",
+        "ec2.amazonaws.com",
+        "ec2.amazonaws.com.cn",
+    ):
+        assert any(fnmatch.fnmatchcase(principal, p) for p in patterns), principal
+    # the EMR cleanup service-linked role: only iam:CreateServiceLinkedRole, the one action iam:AWSServiceName is defined for
+    (linked,) = grants(role, "iam:CreateServiceLinkedRole")
+    assert as_list(linked.body["Action"]) == ["iam:CreateServiceLinkedRole"]
+    assert set(condition_values(linked, "iam:AWSServiceName")) == {
+        "elasticmapreduce.amazonaws.com",
+        "elasticmapreduce.amazonaws.com.cn",
+    }
 
 
 # ------------------------------------------------------------------ logging, schedules, keys

@@ -39,7 +39,7 @@ def test_values_are_what_cloudformation_would_substitute_with_the_default_parame
     (emr,) = [p for p in substitute_asl.substitute(project / "template.yaml", project / "out") if "emr" in p.name]
     states = json.loads(emr.read_text(encoding="utf-8"))["States"]
     assert states["CreateCluster"]["Resource"] == "arn:aws:states:::elasticmapreduce:createCluster.sync"
-    assert states["CreateCluster"]["Parameters"]["ReleaseLabel"] == "emr-7.12.0"
+    assert states["CreateCluster"]["Parameters"]["ReleaseLabel"] == "emr-7.13.0"
     assert states["PrepareRun"]["Parameters"]["FunctionName"].startswith(
         "arn:aws:lambda:us-east-1:123456789012:function:"
     )

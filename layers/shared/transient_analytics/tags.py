@@ -1,0 +1,56 @@
+"""Tag values every AWS service the pipelines tag will accept, whatever the execution's name.
+
+SageMaker's ``TagValue`` pattern is ``^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$`` (at most 256
+characters) and EMR documents the same character set for cluster tags (letters and numbers
+of any language, white space and separators, ``_ . : / = + - @``). ``StartExecution`` accepts
+execution names those rules forbid: ``(``, ``)``, ``!``, ``'``, emoji, … so an execution ARN
+used as a tag value as is makes ``RunJobFlow`` and ``CreateTransformJob`` fail for such a run.
+
+:func:`tag_safe` keeps a value that is already valid unchanged (every scheduled and typical
+manual run: the tag still reads as the execution ARN), and otherwise replaces each forbidden
+character by ``_`` and appends ``/`` and 16 hex digits of the SHA-256 of the *original* value,
+so two different values that differ only in forbidden characters still get different tags.
+An execution ARN never contains ``/`` (execution and state machine names may not), so a
+rewritten ARN can never equal an unchanged one. Tag writers (the run plan) and tag readers
+(the notifier's cluster cleanup) both call :func:`execution_tag_value`, so they agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+#: Longest tag value SageMaker and EMR accept.
+TAG_VALUE_MAX = 256
+#: Symbols allowed besides letters (L*), numbers (N*) and separators (Z*).
+TAG_SYMBOLS = frozenset("_.:/=+-@")
+#: Replaces every character a tag value may not hold.
+REPLACEMENT = "_"
+#: Hex digits of the SHA-256 appended to a rewritten value (64 bits).
+DIGEST_CHARS = 16
+
+
+def is_tag_char(ch: str) -> bool:
+    """Whether ``ch`` is in ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]``."""
+    return ch in TAG_SYMBOLS or unicodedata.category(ch)[0] in "LNZ"
+
+
+def is_tag_safe(value: str) -> bool:
+    """Whether SageMaker's TagValue pattern and EMR's tag rules accept ``value`` as it is."""
+    return len(value) <= TAG_VALUE_MAX and all(is_tag_char(ch) for ch in value)
+
+
+def tag_safe(value: str) -> str:
+    """``value`` if it is a valid tag value, else a valid, distinct stand-in for it (see the module)."""
+    if is_tag_safe(value):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+    cleaned = "".join(ch if is_tag_char(ch) else REPLACEMENT for ch in value)
+    return f"{cleaned[: TAG_VALUE_MAX - DIGEST_CHARS - 1]}/{digest}"
+
+
+def execution_tag_value(execution_arn: str) -> str:
+    """The value of the ``transient-analytics:execution`` tag of what the execution starts."""
+    if not execution_arn:
+        raise ValueError("execution_arn must not be empty")
+    return tag_safe(execution_arn)
