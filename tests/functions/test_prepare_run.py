@@ -224,6 +224,17 @@ def test_a_day_of_slots_costs_two_listings_two_queries_and_one_write_per_claim(p
     assert slot_ledger.calls == {"Query": 2, "PutItem": 8}
 
 
+def test_a_backfill_adds_one_query_for_its_range_and_one_write_per_requeued_slot(prepare_run):
+    for slot in ("2026-11-25T18:00Z", "2026-11-25T18:15Z", "2026-11-25T18:30Z", "2026-11-25T18:45Z"):
+        land(slot)
+    plan = plan_for(prepare_run, load_event("prepare_run/backfill_range_emr"))
+    assert len(plan["slots"]) == 4
+    objects, slot_ledger = prepare_run.ports()
+    assert objects.calls == {"ListObjectsV2": 2}  # the range lies in the window's days
+    # the range's records, the window's, the open-slots index; 4 requeues and 4 claims
+    assert slot_ledger.calls == {"Query": 3, "PutItem": 8}
+
+
 def test_a_malformed_event_is_refused_naming_the_fields_before_any_aws_call(prepare_run, monkeypatch):
     calls = []
     monkeypatch.setattr(prepare_run, "ports", lambda: calls.append("called"))
