@@ -25,14 +25,18 @@ def store(aws: None) -> SlotLedger:
 
 
 def running(slot: str, pipeline: str = "emr") -> ledger.SlotRecord:
-    return ledger.claim(None, pipeline=pipeline, slot=slot, observed=FP, holder="h", run_id="r", now=NOW, lease=timedelta(hours=1))
+    return ledger.claim(
+        None, pipeline=pipeline, slot=slot, observed=FP, holder="h", run_id="r", now=NOW, lease=timedelta(hours=1)
+    )
 
 
 def test_an_item_round_trips_and_only_open_records_carry_the_index_key():
     r = running("2026-11-25T20:00Z")
     assert from_item(to_item(r)) == r
     assert to_item(r)["open_pipeline"] == {"S": "emr"}
-    done = ledger.complete(r, holder="h", counts=ledger.SlotCounts(rows_written=3), now=NOW, retention=timedelta(days=1))
+    done = ledger.complete(
+        r, holder="h", counts=ledger.SlotCounts(rows_written=3), now=NOW, retention=timedelta(days=1)
+    )
     item = to_item(done)
     assert "open_pipeline" not in item and "holder" not in item  # None is left out, not stored as NULL
     assert item["expires_at"] == {"N": str(done.expires_at)}
@@ -59,7 +63,10 @@ def test_the_window_is_inclusive_and_per_pipeline(store):
     for s in ("2026-11-25T19:45Z", "2026-11-25T20:00Z", "2026-11-25T20:15Z"):
         store.write(running(s), None)
     store.write(running("2026-11-25T20:00Z", "transform"), None)
-    assert sorted(store.window("emr", "2026-11-25T19:45Z", "2026-11-25T20:00Z")) == ["2026-11-25T19:45Z", "2026-11-25T20:00Z"]
+    assert sorted(store.window("emr", "2026-11-25T19:45Z", "2026-11-25T20:00Z")) == [
+        "2026-11-25T19:45Z",
+        "2026-11-25T20:00Z",
+    ]
     assert list(store.window("transform", "2026-11-25T00:00Z", "2026-11-26T00:00Z")) == ["2026-11-25T20:00Z"]
 
 

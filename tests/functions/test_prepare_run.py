@@ -116,7 +116,9 @@ def test_a_claim_whose_lease_ran_out_is_taken_by_the_next_run(prepare_run, clock
 def complete_all(holder: str, now: datetime) -> None:
     s = store()
     for r in records().values():
-        done = ledger.complete(r, holder=holder, counts=ledger.SlotCounts(rows_written=1), now=now, retention=timedelta(days=1))
+        done = ledger.complete(
+            r, holder=holder, counts=ledger.SlotCounts(rows_written=1), now=now, retention=timedelta(days=1)
+        )
         assert s.write(done, r.version)
 
 
@@ -146,7 +148,9 @@ def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them
     s = store()
     old = clock.now - timedelta(hours=1)
     # 18:00 quarantined, 18:15 done (same data: a backfill converts it again anyway), 18:30 failed, 18:45 new
-    q = ledger.claim(None, pipeline="emr", slot=slots[0], observed=fp, holder="x", run_id="r", now=old, lease=timedelta(hours=3))
+    q = ledger.claim(
+        None, pipeline="emr", slot=slots[0], observed=fp, holder="x", run_id="r", now=old, lease=timedelta(hours=3)
+    )
     assert s.write(q, None) and s.write(q2 := ledger.fail(q, holder="x", error="bad", now=old, max_attempts=1), 1)
     assert q2.state == "quarantined"
     scheduled = plan_for(prepare_run, emr_event("tick-1"))
@@ -154,7 +158,10 @@ def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them
     complete_all_but = {r.slot: r for r in records().values() if r.state == "running"}
     for r in complete_all_but.values():
         if r.slot == slots[1]:
-            assert s.write(ledger.complete(r, holder=r.holder, counts=ledger.SlotCounts(), now=old, retention=timedelta(days=1)), r.version)
+            assert s.write(
+                ledger.complete(r, holder=r.holder, counts=ledger.SlotCounts(), now=old, retention=timedelta(days=1)),
+                r.version,
+            )
         else:
             assert s.write(ledger.fail(r, holder=r.holder, error="e", now=old, max_attempts=3), r.version)
     clock.advance(minutes=1)
@@ -168,17 +175,39 @@ def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them
 @pytest.mark.parametrize(
     ("backfill", "message"),
     [
-        ({"from": "2026-11-25T19:00Z", "to": "2026-11-25T18:00Z"}, r"input\.backfill\.to: must be after input\.backfill\.from"),
+        (
+            {"from": "2026-11-25T19:00Z", "to": "2026-11-25T18:00Z"},
+            r"input\.backfill\.to: must be after input\.backfill\.from",
+        ),
         ({"from": "2026-10-01T00:00Z", "to": "2026-11-25T00:00Z"}, r"input\.backfill: at most 2976 slots per backfill"),
-        ({"from": "2026-11-25T18:05Z", "to": "2026-11-25T19:00Z"}, r"input\.backfill\.from: must be on a slot boundary"),
-        ({"from": "2026-11-25T18:00Z", "to": "2026-11-25T20:30Z"}, r"input\.backfill\.to: must not be after the start of the current slot"),
+        (
+            {"from": "2026-11-25T18:05Z", "to": "2026-11-25T19:00Z"},
+            r"input\.backfill\.from: must be on a slot boundary",
+        ),
+        (
+            {"from": "2026-11-25T18:00Z", "to": "2026-11-25T20:30Z"},
+            r"input\.backfill\.to: must not be after the start of the current slot",
+        ),
         ({"from": "yesterday", "to": "2026-11-25T19:00Z"}, r"input\.backfill\.from: must be a slot id like"),
         ({"from": "2026-11-25T18:00Z"}, r"input\.backfill\.to: Field required"),
-        ({"from": "2026-11-25T18:00Z", "to": "2026-11-25T19:00Z", "pipeline": "emr"}, r"input\.backfill\.pipeline: Extra inputs"),
+        (
+            {"from": "2026-11-25T18:00Z", "to": "2026-11-25T19:00Z", "pipeline": "emr"},
+            r"input\.backfill\.pipeline: Extra inputs",
+        ),
     ],
-    ids=["end before start", "wider than the limit", "off the boundary", "into the open slot", "malformed", "no end", "extra field"],
+    ids=[
+        "end before start",
+        "wider than the limit",
+        "off the boundary",
+        "into the open slot",
+        "malformed",
+        "no end",
+        "extra field",
+    ],
 )
-def test_a_bad_backfill_range_is_refused_naming_the_field_and_the_rule_and_writes_nothing(prepare_run, backfill, message):
+def test_a_bad_backfill_range_is_refused_naming_the_field_and_the_rule_and_writes_nothing(
+    prepare_run, backfill, message
+):
     land("2026-11-25T18:00Z")
     event = load_event("prepare_run/backfill_range_emr")
     event["input"]["backfill"] = backfill
@@ -201,7 +230,10 @@ def test_a_transform_run_claims_the_closed_days_with_a_batch_file_each_with_its_
     plan = plan_for(prepare_run, load_event("prepare_run/scheduled_transform"))
     assert [w["slot"] for w in plan["slots"]] == ["2026-11-23T00:00Z", "2026-11-24T00:00Z"]
     assert plan["emr"] is None and plan["transform"]["instance_type"] == "ml.m5.large"
-    assert [w["job_name_prefix"][:24] for w in plan["slots"]] == ["ta-abalone-202611230000-", "ta-abalone-202611240000-"]
+    assert [w["job_name_prefix"][:24] for w in plan["slots"]] == [
+        "ta-abalone-202611230000-",
+        "ta-abalone-202611240000-",
+    ]
     assert set(records("transform")) == {"2026-11-23T00:00Z", "2026-11-24T00:00Z"}
 
 

@@ -31,14 +31,23 @@ def write_report(plan: dict[str, Any], *lines: dict[str, Any]) -> None:
 
 def converted(slot: str, rows: int = 10, bad: int = 0) -> dict[str, Any]:
     manifest = f"s3://{BUCKET}/curated/characters/x/_manifest.json"
-    return {"slot": slot, "status": "converted", "manifest_uri": manifest, "rows_read": rows + bad, "rows_written": rows, "bad_rows": bad}
+    return {
+        "slot": slot,
+        "status": "converted",
+        "manifest_uri": manifest,
+        "rows_read": rows + bad,
+        "rows_written": rows,
+        "bad_rows": bad,
+    }
 
 
 def failed(slot: str, error: str = HEADER_ERROR) -> dict[str, Any]:
     return {"slot": slot, "status": "failed", "error": error}
 
 
-def record(module: Any, event: dict[str, Any], plan: dict[str, Any], outcome: str, error: dict | None = None) -> dict[str, Any]:
+def record(
+    module: Any, event: dict[str, Any], plan: dict[str, Any], outcome: str, error: dict | None = None
+) -> dict[str, Any]:
     payload = {"pipeline": "emr", "outcome": outcome, "execution": event["execution"], "plan": plan, "error": error}
     return module.lambda_handler(payload, FakeLambdaContext())
 
@@ -71,7 +80,12 @@ def test_a_poison_slot_fails_alone_and_the_next_run_takes_it_again(prepare_run, 
     assert (summary["converted"], summary["failed"]) == (1, 1)
     assert f"{S2}: {HEADER_ERROR}" in summary["summary"]
     stored = records()
-    assert (stored[S1].state, stored[S2].state, stored[S2].attempts, stored[S2].error) == ("done", "failed", 1, HEADER_ERROR)
+    assert (stored[S1].state, stored[S2].state, stored[S2].attempts, stored[S2].error) == (
+        "done",
+        "failed",
+        1,
+        HEADER_ERROR,
+    )
     clock.advance(minutes=15)
     _, again = run(prepare_run, "tick-2")
     assert [s["slot"] for s in again["slots"]] == [S2]
@@ -88,7 +102,13 @@ def test_a_step_that_left_no_report_fails_every_slot_with_the_steps_error(prepar
 def test_a_cluster_that_never_started_releases_its_slots_for_the_next_run_without_an_attempt(prepare_run, record_slots):
     land(S1)
     event, plan = run(prepare_run, "tick-1")
-    summary = record(record_slots, event, plan, "cluster_failed", {"Error": "EMR.AmazonElasticMapReduceException", "Cause": "no capacity"})
+    summary = record(
+        record_slots,
+        event,
+        plan,
+        "cluster_failed",
+        {"Error": "EMR.AmazonElasticMapReduceException", "Cause": "no capacity"},
+    )
     assert summary["released"] == 1
     r = records()[S1]
     assert (r.state, r.attempts) == ("pending", 0)
@@ -169,7 +189,13 @@ def test_transform_jobs_record_their_slots_done_or_failed(prepare_run, record_sl
     event = load_event("prepare_run/scheduled_transform")
     plan = plan_for(prepare_run, event)
     jobs = load_event("record_slots/transform")["jobs"]
-    payload = {"pipeline": "transform", "outcome": "transform", "execution": event["execution"], "plan": plan, "jobs": jobs}
+    payload = {
+        "pipeline": "transform",
+        "outcome": "transform",
+        "execution": event["execution"],
+        "plan": plan,
+        "jobs": jobs,
+    }
     summary = record_slots.lambda_handler(payload, FakeLambdaContext())
     assert (summary["converted"], summary["failed"]) == (1, 1)
     stored = records("transform")

@@ -36,7 +36,13 @@ from transient_analytics.slots import ObjectRef
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
 ENV = load_event("env")
-PREPARE_FIXTURES = ["scheduled_emr", "scheduled_transform", "backfill_emr", "backfill_range_emr", "empty_input_transform"]
+PREPARE_FIXTURES = [
+    "scheduled_emr",
+    "scheduled_transform",
+    "backfill_emr",
+    "backfill_range_emr",
+    "empty_input_transform",
+]
 RECORD_FIXTURES = ["step_succeeded_emr", "step_failed_emr", "cluster_failed_emr", "transform"]
 NOTIFY_FIXTURES = ["failed_emr_step", "failed_transform", "timed_out_emr", "aborted_emr"]
 
@@ -119,7 +125,9 @@ class RecordingFakes:
         self.calls.append("BatchGetItem")
         now = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
         return {
-            s: SlotRecord(pipeline=pipeline, slot=s, state="running", version=3, attempts=2, holder=self.holder, updated_at=now)
+            s: SlotRecord(
+                pipeline=pipeline, slot=s, state="running", version=3, attempts=2, holder=self.holder, updated_at=now
+            )
             for s in slots
         }
 
@@ -170,7 +178,11 @@ class InMemoryIdempotency(BasePersistenceLayer):
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> RecordingFakes:
     fake = RecordingFakes()
-    for key, value in {**ENV["PrepareRunFunction"], **ENV["RecordSlotsFunction"], **ENV["NotifyFailureFunction"]}.items():
+    for key, value in {
+        **ENV["PrepareRunFunction"],
+        **ENV["RecordSlotsFunction"],
+        **ENV["NotifyFailureFunction"],
+    }.items():
         monkeypatch.setenv(key, value)
     prepare_app.settings.cache_clear()
     record_app.settings.cache_clear()

@@ -73,7 +73,9 @@ def new_ledger(client: Any) -> SlotLedger:
     return SlotLedger(client, name)
 
 
-def transition(action: str, view: SlotRecord | None, holder: str, slot: str, contents: Fingerprint, now: datetime) -> SlotRecord:
+def transition(
+    action: str, view: SlotRecord | None, holder: str, slot: str, contents: Fingerprint, now: datetime
+) -> SlotRecord:
     """The pure rule for ``action`` on what the holder last saw (raises TransitionRefused)."""
     if action == "claim":
         return ledger.claim(
@@ -84,7 +86,9 @@ def transition(action: str, view: SlotRecord | None, holder: str, slot: str, con
     if view is None:
         raise TransitionRefused("no record")
     if action == "complete":
-        return ledger.complete(view, holder=holder, counts=SlotCounts(rows_written=1), now=now, retention=timedelta(days=1))
+        return ledger.complete(
+            view, holder=holder, counts=SlotCounts(rows_written=1), now=now, retention=timedelta(days=1)
+        )
     if action == "fail":
         return ledger.fail(view, holder=holder, error=f"failed by {holder}", now=now, max_attempts=MAX_ATTEMPTS)
     return ledger.release(view, holder=holder, error="released", now=now)
@@ -150,10 +154,14 @@ def test_any_sequence_of_transitions_by_several_holders_keeps_the_ledger_consist
 @PROPERTIES
 @given(
     ops=st.lists(
-        st.tuples(st.sampled_from(HOLDERS), st.sampled_from(SLOTS), st.sampled_from([0, 5, 31])), min_size=1, max_size=20
+        st.tuples(st.sampled_from(HOLDERS), st.sampled_from(SLOTS), st.sampled_from([0, 5, 31])),
+        min_size=1,
+        max_size=20,
     )
 )
-def test_a_slot_is_never_held_by_two_holders_whose_leases_overlap(dynamodb: Any, ops: list[tuple[str, str, int]]) -> None:
+def test_a_slot_is_never_held_by_two_holders_whose_leases_overlap(
+    dynamodb: Any, ops: list[tuple[str, str, int]]
+) -> None:
     """Holders that always read before claiming (as prepare_run does): each slot's claims never overlap."""
     store = new_ledger(dynamodb)
     now = START

@@ -78,7 +78,9 @@ def test_dated_paths_are_hive_style_utc_and_end_with_a_slash(t, name):
 
 
 @settings(max_examples=100)
-@given(t=times, pipeline=st.sampled_from(["emr", "transform"]), name=st.from_regex(r"[a-z0-9-]{1,20}\.csv", fullmatch=True))
+@given(
+    t=times, pipeline=st.sampled_from(["emr", "transform"]), name=st.from_regex(r"[a-z0-9-]{1,20}\.csv", fullmatch=True)
+)
 def test_every_landing_object_belongs_to_the_slot_whose_input_prefix_holds_it(t, pipeline, name):
     start = GRIDS[pipeline].start_of(t)
     key = layout.input_prefix(pipeline, start) + name

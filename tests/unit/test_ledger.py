@@ -18,7 +18,14 @@ A, B = "arn:exec:A", "arn:exec:B"
 
 def claim(record, holder=A, observed=FP, now=NOW, slot=SLOT):
     return ledger.claim(
-        record, pipeline="emr", slot=slot, observed=observed, holder=holder, run_id=f"run-{holder[-1]}", now=now, lease=LEASE
+        record,
+        pipeline="emr",
+        slot=slot,
+        observed=observed,
+        holder=holder,
+        run_id=f"run-{holder[-1]}",
+        now=now,
+        lease=LEASE,
     )
 
 

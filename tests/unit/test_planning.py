@@ -66,7 +66,16 @@ def event(**input_: Any) -> PrepareRunEvent:
 
 
 def record(slot: str, state: str, holder: str = OTHER, at: datetime = NOW) -> SlotRecord:
-    r = ledger.claim(None, pipeline="emr", slot=slot, observed=Fingerprint("0" * 32, 1, 1), holder=holder, run_id="r", now=at, lease=timedelta(hours=3))
+    r = ledger.claim(
+        None,
+        pipeline="emr",
+        slot=slot,
+        observed=Fingerprint("0" * 32, 1, 1),
+        holder=holder,
+        run_id="r",
+        now=at,
+        lease=timedelta(hours=3),
+    )
     if state == "failed":
         r = ledger.fail(r, holder=holder, error="e", now=at, max_attempts=3)
     elif state == "quarantined":
@@ -134,14 +143,14 @@ def test_a_backfill_of_slots_older_than_the_lookback_claims_them():
 def test_a_backfill_range_is_checked_before_anything_is_listed_or_written():
     landing, store = Landing("2026-11-25T18:00Z"), Ledger()
     with pytest.raises(InvalidEventError, match=r"input\.backfill\.to: must be after input\.backfill\.from"):
-        prepare_run(event(backfill={"from": "2026-11-25T19:00Z", "to": "2026-11-25T18:00Z"}), SETTINGS, NOW, landing, store)
+        prepare_run(
+            event(backfill={"from": "2026-11-25T19:00Z", "to": "2026-11-25T18:00Z"}), SETTINGS, NOW, landing, store
+        )
     assert landing.listed == [] and store.records == {}
 
 
 def test_a_run_with_a_given_scheduled_time_sees_the_slots_closed_at_that_time():
     landing = Landing("2026-11-25T06:00Z", "2026-11-25T06:15Z")
-    plan, stats = prepare_run(
-        event(scheduled_time="2026-11-25T06:16:00Z"), SETTINGS, NOW, landing, Ledger()
-    )
+    plan, stats = prepare_run(event(scheduled_time="2026-11-25T06:16:00Z"), SETTINGS, NOW, landing, Ledger())
     assert stats.claimed == ["2026-11-25T06:00Z"]  # 06:15 was still filling at 06:16
     assert plan.trigger == "backfill" and plan.scheduled_time == "2026-11-25T06:16:00Z"

@@ -240,7 +240,10 @@ def test_transform_jobs_decide_their_own_slots_done_or_failed():
     assert (result.converted, result.failed) == ([d23], [d24])
     assert store.state("transform", d23).state == "done"
     failed = store.state("transform", d24)
-    assert failed.error == "SageMaker.AmazonSageMakerException: ClientError: See job logs: could not convert string to float: 'M'"
+    assert (
+        failed.error
+        == "SageMaker.AmazonSageMakerException: ClientError: See job logs: could not convert string to float: 'M'"
+    )
     assert result.verdicts[d23].job["TransformJobName"] == "ta-abalone-202611230000-0357b245-0-0"
 
 

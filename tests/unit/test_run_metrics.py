@@ -22,9 +22,14 @@ FP = Fingerprint("a" * 32, 1, 1)
 
 def plan(pipeline: str, slots: int):
     name = "scheduled_emr" if pipeline == "emr" else "scheduled_transform"
-    claimed = [(T - timedelta(days=i + 1) if pipeline == "transform" else T - timedelta(minutes=15 * (i + 1)), FP) for i in range(slots)]
+    claimed = [
+        (T - timedelta(days=i + 1) if pipeline == "transform" else T - timedelta(minutes=15 * (i + 1)), FP)
+        for i in range(slots)
+    ]
     claimed = [(s.replace(hour=0, minute=0) if pipeline == "transform" else s, fp) for s, fp in claimed]
-    return build_plan(parse_event(load_event(f"prepare_run/{name}"), PrepareRunEvent), SETTINGS, T, "schedule", claimed, "")
+    return build_plan(
+        parse_event(load_event(f"prepare_run/{name}"), PrepareRunEvent), SETTINGS, T, "schedule", claimed, ""
+    )
 
 
 def by_name(values: list[MetricValue]) -> dict[str, tuple[str, float]]:
@@ -76,7 +81,11 @@ def test_recording_counts_converted_failed_quarantined_rows_and_transform_job_du
 def test_transform_job_times_as_epoch_seconds_or_milliseconds_also_give_the_duration():
     raw = load_event("record_slots/transform")
     raw["jobs"][0]["job"].update(TransformStartTime=1_764_050_470, TransformEndTime=1_764_050_530)
-    raw["jobs"][1] = {"slot": raw["jobs"][1]["slot"], "status": "converted", "job": {"TransformStartTime": 1_764_050_470_000, "TransformEndTime": 1_764_050_590_000}}
+    raw["jobs"][1] = {
+        "slot": raw["jobs"][1]["slot"],
+        "status": "converted",
+        "job": {"TransformStartTime": 1_764_050_470_000, "TransformEndTime": 1_764_050_590_000},
+    }
     values = recording_metrics(parse_event(raw, RecordSlotsEvent), RecordResult())
     assert [v.value for v in values if v.name == "TransformJobDurationSeconds"] == [60.0, 120.0]
 
@@ -89,12 +98,19 @@ def test_an_emr_run_has_no_job_durations():
 def test_the_metrics_are_emitted_in_emf_with_the_pipeline_and_service_dimensions():
     metrics = Metrics(namespace="TransientAnalytics", service="transient-analytics-dev")
     try:
-        add_all(metrics, "emr", [MetricValue("SlotsClaimed", "Count", 2), MetricValue("OldestPendingSlotAgeSeconds", "Seconds", 60)])
+        add_all(
+            metrics,
+            "emr",
+            [MetricValue("SlotsClaimed", "Count", 2), MetricValue("OldestPendingSlotAgeSeconds", "Seconds", 60)],
+        )
         emf = metrics.serialize_metric_set()
     finally:
         metrics.clear_metrics()
     directive = emf["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "TransientAnalytics"
     assert sorted(directive["Dimensions"][0]) == ["pipeline", "service"]
-    assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {"SlotsClaimed": "Count", "OldestPendingSlotAgeSeconds": "Seconds"}
+    assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
+        "SlotsClaimed": "Count",
+        "OldestPendingSlotAgeSeconds": "Seconds",
+    }
     assert (emf["pipeline"], emf["service"], emf["SlotsClaimed"]) == ("emr", "transient-analytics-dev", [2.0])

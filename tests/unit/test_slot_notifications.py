@@ -34,7 +34,10 @@ def payload_of(command: str) -> dict:
 def test_the_backfill_command_covers_the_slots_from_the_first_start_to_the_last_end():
     command = backfill_command("emr", EMR_STATE_MACHINE_ARN, "2026-11-25T19:45Z", "2026-11-25T20:00Z")
     assert command.startswith(f"aws stepfunctions start-execution --state-machine-arn {EMR_STATE_MACHINE_ARN} ")
-    assert payload_of(command) == {"backfill": {"from": "2026-11-25T19:45Z", "to": "2026-11-25T20:15Z"}, "trigger": "backfill"}
+    assert payload_of(command) == {
+        "backfill": {"from": "2026-11-25T19:45Z", "to": "2026-11-25T20:15Z"},
+        "trigger": "backfill",
+    }
 
 
 def test_a_transform_backfill_ends_at_the_next_day():
@@ -43,7 +46,10 @@ def test_a_transform_backfill_ends_at_the_next_day():
 
 
 def test_the_backfill_command_is_an_input_prepare_run_accepts_and_a_range_it_accepts():
-    for pipeline, first, last in (("emr", "2026-11-25T19:45Z", "2026-11-25T20:00Z"), ("transform", "2026-11-24T00:00Z", "2026-11-24T00:00Z")):
+    for pipeline, first, last in (
+        ("emr", "2026-11-25T19:45Z", "2026-11-25T20:00Z"),
+        ("transform", "2026-11-24T00:00Z", "2026-11-24T00:00Z"),
+    ):
         request = RunRequest.model_validate(payload_of(backfill_command(pipeline, "arn", first, last)))
         rng = parse_range(request.backfill.from_, request.backfill.to, GRIDS[pipeline], 10)
         slots = rng.slots(GRIDS[pipeline])
@@ -51,7 +57,10 @@ def test_the_backfill_command_is_an_input_prepare_run_accepts_and_a_range_it_acc
 
 
 def test_the_quarantine_message_names_each_slot_its_last_error_and_the_command_that_releases_it():
-    records = [quarantined("2026-11-25T19:45Z", "csv_to_parquet: error: header mismatch"), quarantined("2026-11-25T20:00Z", "bad rows 12 > 10")]
+    records = [
+        quarantined("2026-11-25T19:45Z", "csv_to_parquet: error: header mismatch"),
+        quarantined("2026-11-25T20:00Z", "bad rows 12 > 10"),
+    ]
     note = quarantine_notification("transient-analytics-dev", "emr", EMR_STATE_MACHINE_ARN, records, 3)
     assert note.subject == (
         "[transient-analytics] EMR pipeline: 2 slot(s) quarantined: 2026-11-25T19:45Z, 2026-11-25T20:00Z"

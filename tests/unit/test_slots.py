@@ -135,9 +135,14 @@ def test_a_range_wider_than_the_limit_is_refused_naming_the_limit_and_the_count(
 def test_a_range_off_the_slot_boundaries_is_refused_naming_the_end_and_the_nearest_boundary():
     with pytest.raises(InvalidEventError, match=r"^backfill\.from: must be on a slot boundary \(slots are 15 minutes"):
         parse_range("2026-11-25T19:05Z", "2026-11-25T20:00Z", EMR, 10)
-    with pytest.raises(InvalidEventError, match=r"^backfill\.to: must be on a slot boundary.*nearest earlier boundary 2026-11-25T19:45Z"):
+    with pytest.raises(
+        InvalidEventError,
+        match=r"^backfill\.to: must be on a slot boundary.*nearest earlier boundary 2026-11-25T19:45Z",
+    ):
         parse_range("2026-11-25T19:00Z", "2026-11-25T19:50Z", EMR, 10)
-    with pytest.raises(InvalidEventError, match=r"^backfill\.from: must be on a slot boundary \(slots are 1440 minutes"):
+    with pytest.raises(
+        InvalidEventError, match=r"^backfill\.from: must be on a slot boundary \(slots are 1440 minutes"
+    ):
         parse_range("2026-11-25T06:00Z", "2026-11-26T00:00Z", DAY, 10)
 
 
