@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.functions.test_prepare_run import BUCKET, emr_event, land, metrics_of, plan_for, records
+from tests.functions.slots_support import BUCKET, emr_event, land, metrics_of, plan_for, records
 from tests.support import EMR_STATE_MACHINE_ARN, FakeLambdaContext, load_event
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.notification import backfill_command
