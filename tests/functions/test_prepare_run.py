@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
 from tests.functions.slots_support import BUCKET, EMR_EXECUTION, emr_event, land, metrics_of, plan_for, records, store
-from tests.support import load_event
+from tests.support import FakeLambdaContext, load_event
 from transient_analytics import ledger
 from transient_analytics.errors import ConfigurationError, InvalidEventError
 from transient_analytics.slots import Fingerprint
@@ -100,36 +101,43 @@ def test_late_data_in_a_done_slot_makes_it_due_again(prepare_run, clock):
     assert again["slots"][0]["output_uri"] == first["slots"][0]["output_uri"]
 
 
-def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them(prepare_run, clock):
+def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them(prepare_run, record_slots, clock):
     slots = ["2026-11-25T18:00Z", "2026-11-25T18:15Z", "2026-11-25T18:30Z", "2026-11-25T18:45Z"]
     for slot in slots:
         land(slot)
-    fp = Fingerprint("0" * 32, 1, 1)
     s = store()
-    old = clock.now - timedelta(hours=1)
-    # 18:00 quarantined, 18:15 done (same data: a backfill converts it again anyway), 18:30 failed, 18:45 new
+    # 18:00 quarantined by an earlier run
     q = ledger.claim(
-        None, pipeline="emr", slot=slots[0], observed=fp, holder="x", run_id="r", now=old, lease=timedelta(hours=3)
+        None,
+        pipeline="emr",
+        slot=slots[0],
+        observed=Fingerprint("0" * 32, 1, 1),
+        holder="x",
+        run_id="r",
+        now=clock.now - timedelta(hours=1),
+        lease=timedelta(hours=3),
     )
-    assert s.write(q, None) and s.write(q2 := ledger.fail(q, holder="x", error="bad", now=old, max_attempts=1), 1)
-    assert q2.state == "quarantined"
-    scheduled = plan_for(prepare_run, emr_event("tick-1"))
-    assert slots[0] not in [w["slot"] for w in scheduled["slots"]]  # quarantined: left alone
-    complete_all_but = {r.slot: r for r in records().values() if r.state == "running"}
-    for r in complete_all_but.values():
-        if r.slot == slots[1]:
-            assert s.write(
-                ledger.complete(r, holder=r.holder, counts=ledger.SlotCounts(), now=old, retention=timedelta(days=1)),
-                r.version,
-            )
-        else:
-            assert s.write(ledger.fail(r, holder=r.holder, error="e", now=old, max_attempts=3), r.version)
+    assert s.write(q, None)
+    assert s.write(ledger.fail(q, holder="x", error="bad", now=clock.now, max_attempts=1), q.version)
+    # a scheduled run leaves 18:00 alone and converts 18:15, while 18:30 and 18:45 fail
+    event = emr_event("tick-1")
+    scheduled = plan_for(prepare_run, event)
+    assert [w["slot"] for w in scheduled["slots"]] == slots[1:]
+    bucket, key = scheduled["report_uri"][5:].split("/", 1)
+    report = {"run_id": scheduled["run_id"], "slots": [{"slot": slots[1], "status": "converted"}]}
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
+    record_slots.lambda_handler(
+        {"pipeline": "emr", "outcome": "step_failed", "execution": event["execution"], "plan": scheduled},
+        FakeLambdaContext(),
+    )
+    assert [records()[x].state for x in slots] == ["quarantined", "done", "failed", "failed"]
     clock.advance(minutes=1)
     plan = plan_for(prepare_run, load_event("prepare_run/backfill_range_emr"))
     assert plan["trigger"] == "backfill"
-    assert [w["slot"] for w in plan["slots"]] == slots
+    assert [w["slot"] for w in plan["slots"]] == slots  # the done one too: a backfill converts again
     stored = records()
-    assert all(stored[x].state == "running" and stored[x].attempts == 0 for x in slots)
+    assert [(stored[x].state, stored[x].attempts) for x in slots] == [("running", 0)] * 4
+    assert {stored[x].holder for x in slots} == {load_event("prepare_run/backfill_range_emr")["execution"]["id"]}
 
 
 @pytest.mark.parametrize(
