@@ -35,3 +35,21 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+def create_ledger_table(client: Any, table_name: str) -> None:
+    """The slot ledger table exactly as template.yaml declares it (keys, the open-slots GSI, TTL).
+
+    Only the encryption (the stack's KMS key) is left out: moto needs no key to store items.
+    """
+    from offline.template import load_template
+
+    props = load_template(ROOT / "template.yaml")["Resources"]["SlotLedgerTable"]["Properties"]
+    client.create_table(
+        TableName=table_name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+    )
+    client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,15 +14,16 @@ from moto import mock_aws
 
 from functions.notify_failure import app as notify_app
 from functions.prepare_run import app as prepare_app
-from tests.support import load_event
+from functions.record_slots import app as record_app
+from tests.support import create_ledger_table, load_event
 
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
 ENV = load_event("env")
 
 
 def _clear_caches() -> None:
-    for module in (prepare_app, notify_app):
-        for name in ("settings", "executions", "clusters", "topic", "idempotency_store", "idempotency_config"):
+    for module in (prepare_app, record_app, notify_app):
+        for name in ("settings", "ports", "executions", "clusters", "topic", "idempotency_store", "idempotency_config"):
             fn = getattr(module, name, None)
             if fn is not None and hasattr(fn, "cache_clear"):
                 fn.cache_clear()
@@ -35,25 +37,47 @@ def aws() -> Iterator[None]:
     _clear_caches()
 
 
+@dataclass
+class Clock:
+    """The handlers' clock, moved by the tests (a run at 20:16:05 sees the 20:00 slot closed, not the 20:15 one)."""
+
+    now: datetime = NOW
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
 @pytest.fixture
-def prepare_run(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(prepare_app, "now", lambda: c.now)
+    monkeypatch.setattr(record_app, "now", lambda: c.now)
+    return c
+
+
+@pytest.fixture
+def ledger_stack(aws: None) -> dict[str, str]:
+    """The data bucket, the slot ledger table (as template.yaml declares it) and the notification topic."""
+    env = {**ENV["PrepareRunFunction"], **ENV["RecordSlotsFunction"]}
+    boto3.client("s3").create_bucket(Bucket=env["DATA_BUCKET"])
+    create_ledger_table(boto3.client("dynamodb"), env["LEDGER_TABLE"])
+    boto3.client("sns").create_topic(Name=env["TOPIC_ARN"].rsplit(":", 1)[-1])
+    return env
+
+
+@pytest.fixture
+def prepare_run(ledger_stack: dict[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Any:
     for key, value in ENV["PrepareRunFunction"].items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(prepare_app, "now", lambda: NOW)
     return prepare_app
 
 
 @pytest.fixture
-def state_machines(aws: None) -> dict[str, str]:
-    """The two state machines, as moto knows them (executions stay RUNNING until stopped)."""
-    sfn = boto3.client("stepfunctions")
-    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
-    arns = {}
-    for pipeline, name in (("emr", "emr-pipeline"), ("transform", "batch-transform")):
-        arns[pipeline] = sfn.create_state_machine(
-            name=f"transient-analytics-dev-{name}", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
-        )["stateMachineArn"]
-    return arns
+def record_slots(ledger_stack: dict[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for key, value in ENV["RecordSlotsFunction"].items():
+        monkeypatch.setenv(key, value)
+    return record_app
 
 
 @pytest.fixture
@@ -72,8 +96,9 @@ def notify_failure(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def sns_inbox(notify_failure: Any) -> Callable[[], list[dict[str, str]]]:
+def sns_inbox(aws: None) -> Callable[[], list[dict[str, str]]]:
     """Messages published to the notification topic, read back through an SQS subscription."""
+    boto3.client("sns").create_topic(Name=ENV["NotifyFailureFunction"]["TOPIC_ARN"].rsplit(":", 1)[-1])
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

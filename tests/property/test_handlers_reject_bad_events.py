@@ -1,10 +1,11 @@
 """Property-based: arbitrary and malformed events never crash a handler from inside.
 
 Every event ends in one of two ways: an ``InvalidEventError`` whose message names a field,
-or a clean result (a plan; a published notification; a no-op for events that are not
-ours). Never a ``KeyError``/``TypeError``/... from deep inside, and never an SNS publish or
-an EMR call for an invalid event. AWS is replaced by recording fakes so that thousands of
-events run in seconds; the same handlers run against moto in tests/functions.
+or a clean result (a plan; a record summary; a published notification; a no-op for events
+that are not ours). Never a ``KeyError``/``TypeError``/... from deep inside, and never an AWS
+call (S3 listing, ledger read or write, SNS publish, EMR call) for an invalid event. AWS is
+replaced by recording fakes so that thousands of events run in seconds; the same handlers
+run against moto in tests/functions.
 """
 
 from __future__ import annotations
@@ -26,13 +27,23 @@ from hypothesis import strategies as st
 
 from functions.notify_failure import app as notify_app
 from functions.prepare_run import app as prepare_app
+from functions.record_slots import app as record_app
 from tests.support import FakeLambdaContext, load_event
 from transient_analytics.errors import InvalidEventError
+from transient_analytics.ledger import SlotRecord
 from transient_analytics.notification import CleanupReport
+from transient_analytics.slots import ObjectRef
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
 ENV = load_event("env")
-PREPARE_FIXTURES = ["scheduled_emr", "scheduled_transform", "backfill_emr", "empty_input_transform"]
+PREPARE_FIXTURES = [
+    "scheduled_emr",
+    "scheduled_transform",
+    "backfill_emr",
+    "backfill_range_emr",
+    "empty_input_transform",
+]
+RECORD_FIXTURES = ["step_succeeded_emr", "step_failed_emr", "cluster_failed_emr", "transform"]
 NOTIFY_FIXTURES = ["failed_emr_step", "failed_transform", "timed_out_emr", "aborted_emr"]
 
 json_leaf = st.one_of(
@@ -89,12 +100,42 @@ class RecordingFakes:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        #: The execution the ledger fake says holds every slot it is asked about (set per event).
+        self.holder = ""
+
+    # Objects (S3)
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectRef]:
+        self.calls.append("ListObjectsV2")
+        return [ObjectRef(key=f"{prefix}hour=19/minute=45/part-0.csv", etag='"e"', size=10)]
+
+    def read_json(self, uri: str) -> Any:
+        self.calls.append("GetObject")
+        return None
+
+    # SlotLedger (DynamoDB)
+    def window(self, pipeline: str, first_slot: str, last_slot: str) -> dict:
+        self.calls.append("Query")
+        return {}
+
+    def open(self, pipeline: str) -> dict:
+        self.calls.append("Query")
+        return {}
+
+    def get_many(self, pipeline: str, slots: list[str]) -> dict[str, SlotRecord]:
+        self.calls.append("BatchGetItem")
+        now = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
+        return {
+            s: SlotRecord(
+                pipeline=pipeline, slot=s, state="running", version=3, attempts=2, holder=self.holder, updated_at=now
+            )
+            for s in slots
+        }
+
+    def write(self, new: SlotRecord, expected_version: int | None) -> bool:
+        self.calls.append("PutItem")
+        return True
 
     # Executions
-    def running(self, arn: str) -> list:
-        self.calls.append("ListExecutions")
-        return []
-
     def history(self, arn: str) -> list:
         self.calls.append("GetExecutionHistory")
         return []
@@ -137,14 +178,21 @@ class InMemoryIdempotency(BasePersistenceLayer):
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> RecordingFakes:
     fake = RecordingFakes()
-    for key, value in {**ENV["PrepareRunFunction"], **ENV["NotifyFailureFunction"]}.items():
+    for key, value in {
+        **ENV["PrepareRunFunction"],
+        **ENV["RecordSlotsFunction"],
+        **ENV["NotifyFailureFunction"],
+    }.items():
         monkeypatch.setenv(key, value)
     prepare_app.settings.cache_clear()
+    record_app.settings.cache_clear()
     notify_app.settings.cache_clear()
     notify_app.idempotency_config.cache_clear()
     store = InMemoryIdempotency()
-    monkeypatch.setattr(prepare_app, "executions", lambda: fake)
+    monkeypatch.setattr(prepare_app, "ports", lambda: (fake, fake))
     monkeypatch.setattr(prepare_app, "now", lambda: NOW)
+    monkeypatch.setattr(record_app, "ports", lambda: (fake, fake, fake))
+    monkeypatch.setattr(record_app, "now", lambda: NOW)
     monkeypatch.setattr(notify_app, "executions", lambda: fake)
     monkeypatch.setattr(notify_app, "clusters", lambda: fake)
     monkeypatch.setattr(notify_app, "topic", lambda: fake)
@@ -164,7 +212,7 @@ def invoke(handler: Any, event: Any) -> tuple[str, Any]:
         return "invalid", message
 
 
-HYPOTHESIS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+HYPOTHESIS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @HYPOTHESIS
@@ -185,7 +233,58 @@ def test_prepare_run_either_plans_or_names_the_bad_field(fakes, event):
         assert fakes.calls == []
     else:
         assert json.dumps(result) and result["pipeline"] in ("emr", "transform")
-        assert fakes.calls == ["ListExecutions"]
+        assert "ListObjectsV2" in fakes.calls and "Query" in fakes.calls
+        assert result["work"] == ("PutItem" in fakes.calls)
+
+
+def holder_of(event: Any) -> str:
+    execution = event.get("execution") if isinstance(event, dict) else None
+    return execution.get("id", "") if isinstance(execution, dict) and isinstance(execution.get("id"), str) else ""
+
+
+@HYPOTHESIS
+@given(event=json_values)
+def test_record_slots_rejects_arbitrary_json_without_touching_aws(fakes, event):
+    fakes.calls.clear()
+    outcome, _ = invoke(record_app.lambda_handler, event)
+    assert outcome == "invalid"
+    assert fakes.calls == []
+
+
+@HYPOTHESIS
+@given(event=mutated(RECORD_FIXTURES, "record_slots"))
+def test_record_slots_either_records_or_names_the_bad_field_before_any_write(fakes, event):
+    fakes.calls.clear()
+    fakes.holder = holder_of(event)
+    outcome, result = invoke(record_app.lambda_handler, event)
+    if outcome == "invalid":
+        assert fakes.calls == []
+    else:
+        assert json.dumps(result) and set(result) >= {"converted", "failed", "quarantined", "summary"}
+        assert fakes.calls.count("BatchGetItem") == 1
+        assert fakes.calls.count("Publish") == (1 if result["quarantined"] else 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "rule"),
+    [
+        (("plan", "slots", 0, "slot"), "2026-13-45T25:61Z", r"plan\.slots\.0\.slot"),
+        (("outcome",), "transform", r"outcome"),
+        (("plan", "slots"), [], r"plan\.slots: List should have at least 1 item"),
+    ],
+    ids=["not a real slot", "outcome of the other pipeline", "no slots"],
+)
+def test_record_slots_refuses_an_event_that_fits_the_json_shape_but_not_the_rules(fakes, path, value, rule):
+    event = load_event("record_slots/step_failed_emr")
+    parent = event
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    fakes.calls.clear()
+    fakes.holder = holder_of(event)
+    with pytest.raises(InvalidEventError, match=rule):
+        record_app.lambda_handler(event, FakeLambdaContext())
+    assert fakes.calls == []
 
 
 @HYPOTHESIS

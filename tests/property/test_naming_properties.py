@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transient_analytics import layout, naming
+from transient_analytics.slots import GRIDS, parse_slot_id, slot_id
 
 # Step Functions execution names: 1-80 characters, no whitespace, no : and a few other symbols.
 execution_names = st.text(
@@ -59,22 +60,43 @@ def test_different_executions_in_the_same_minute_get_different_prefixes(names, t
     assert len(prefixes) == len(names)
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(t=times, name=execution_names)
 def test_dated_paths_are_hive_style_utc_and_end_with_a_slash(t, name):
     run_id = naming.run_id(t, execution_arn("sm", name))
     utc = t.astimezone(UTC)
-    for prefix in (
-        layout.emr_input_prefix(t),
-        layout.emr_output_prefix(t),
-        layout.transform_input_prefix(t),
-        layout.transform_output_prefix(t, run_id),
-    ):
+    emr_slot = GRIDS["emr"].start_of(t)
+    day = GRIDS["transform"].start_of(t)
+    for prefix in (layout.emr_input_prefix(emr_slot), layout.emr_output_prefix(emr_slot)):
         assert prefix.endswith("/") and "//" not in prefix
-        assert f"/dt={utc:%Y-%m-%d}/hour={utc:%H}/minute={utc:%M}/" in prefix
-        assert re.fullmatch(
-            r"[a-z/]+/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/minute=\d{2}/(run=\d{8}T\d{4}Z-[0-9a-f]{8}/)?", prefix
-        )
+        assert f"/dt={utc:%Y-%m-%d}/hour={utc:%H}/minute={emr_slot:%M}/" in prefix
+        assert re.fullmatch(r"[a-z/]+/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/minute=(00|15|30|45)/", prefix)
+    for prefix in (layout.transform_input_prefix(day), layout.transform_output_prefix(day, run_id)):
+        assert prefix.endswith("/") and "//" not in prefix
+        assert f"/dt={utc:%Y-%m-%d}/" in prefix and "hour=" not in prefix
+        assert re.fullmatch(r"[a-z/]+/dt=\d{4}-\d{2}-\d{2}/(run=\d{8}T\d{4}Z-[0-9a-f]{8}/)?", prefix)
+
+
+@settings(max_examples=100)
+@given(
+    t=times, pipeline=st.sampled_from(["emr", "transform"]), name=st.from_regex(r"[a-z0-9-]{1,20}\.csv", fullmatch=True)
+)
+def test_every_landing_object_belongs_to_the_slot_whose_input_prefix_holds_it(t, pipeline, name):
+    start = GRIDS[pipeline].start_of(t)
+    key = layout.input_prefix(pipeline, start) + name
+    assert layout.slot_of_key(pipeline, key) == start
+    assert key.startswith(layout.input_day_prefix(pipeline, start))  # one day listing finds it
+    assert layout.slot_of_key(pipeline, layout.input_prefix(pipeline, start) + "_" + name) is None
+    other = "transform" if pipeline == "emr" else "emr"
+    assert layout.slot_of_key(other, key) is None
+
+
+@settings(max_examples=100)
+@given(t=times, pipeline=st.sampled_from(["emr", "transform"]))
+def test_slot_ids_round_trip_for_any_slot(t, pipeline):
+    start = GRIDS[pipeline].start_of(t)
+    assert parse_slot_id(slot_id(start)) == start
+    assert GRIDS[pipeline].is_boundary(start) and GRIDS[pipeline].end_of(start) - start == GRIDS[pipeline].length
 
 
 @given(t=times, name=execution_names, base=base_names)

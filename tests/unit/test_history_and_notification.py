@@ -16,10 +16,10 @@ PLAN = {
     "run_id": "20261125T2015Z-d3fafaec",
     "scheduled_time": "2026-11-25T20:15:00Z",
     "trigger": "schedule",
+    "slots": load_event("record_slots/step_failed_emr")["plan"]["slots"],
     "emr": {
         "cluster_name": "transient-analytics-dev-emr-20261125T2015Z-d3fafaec",
-        "input_uri": "s3://b/landing/characters/dt=2026-11-25/hour=20/minute=15/",
-        "output_uri": "s3://b/curated/characters/dt=2026-11-25/hour=20/minute=15/",
+        "log_uri": "s3://b/logs/emr/dt=2026-11-25/hour=20/minute=15/",
         "partition_column": "class",
     },
 }
@@ -41,7 +41,7 @@ STEP_FAILED_HISTORY = [
     {"id": 1, "type": "ExecutionStarted"},
     entered(2, "PrepareRun"),
     exited(3, "PrepareRun", {"plan": PLAN}),
-    entered(4, "SkipIfAnotherRunIsActive", "Choice"),
+    entered(4, "AnyWork", "Choice"),
     entered(5, "CreateCluster"),
     {"id": 6, "type": "TaskSubmitted", "taskSubmittedEventDetails": {"output": json.dumps({"ClusterId": "j-1ABC"})}},
     exited(7, "CreateCluster", {"plan": PLAN, "cluster": {"cluster_id": "j-1ABC"}}),
@@ -118,11 +118,12 @@ def test_the_message_names_pipeline_execution_state_error_cause_times_parameters
         "Started:       2026-11-25 20:15:00 UTC",
         "Stopped:       2026-11-25 20:31:01 UTC (16 min 1 s)",
         "run id:           20261125T2015Z-d3fafaec",
-        "input uri:        s3://b/landing/characters/dt=2026-11-25/hour=20/minute=15/",
+        "log uri:          s3://b/logs/emr/dt=2026-11-25/hour=20/minute=15/",
+        "slots:            2026-11-25T19:45Z, 2026-11-25T20:00Z",
         "cluster id:       j-1ABC",
         "no EMR cluster of this execution was still running",
         "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/",
-        "Re-run slot:   aws stepfunctions start-execution",
+        "Re-run now:    aws stepfunctions start-execution",
     ):
         assert expected in body, expected
 
@@ -152,19 +153,22 @@ def test_a_run_that_failed_before_planning_says_it_has_no_parameters():
     assert note.subject.startswith("[transient-analytics] Batch transform FAILED")
 
 
-def test_after_a_failed_step_the_message_offers_a_rerun_of_the_slot_not_a_useless_redrive():
+def test_after_a_failed_step_the_message_says_recovery_is_automatic_and_offers_a_rerun_of_its_slots():
     change = parse_event(load_event("notify_failure/failed_emr_step"), ExecutionStatusChangeEvent)
     note = render(change.detail, "emr", facts_from_history(STEP_FAILED_HISTORY), None, "us-east-1")
-    assert "Redrive:       not useful (the step's cluster was terminated)" in note.message
+    assert "Recovery:      automatic: the slot ledger holds these slots as failed" in note.message
+    assert "Redrive" not in note.message
+    # the range covers both slots: from the first slot's start to the last slot's end
     assert (
-        "aws stepfunctions start-execution --state-machine-arn "
+        "Re-run now:    aws stepfunctions start-execution --state-machine-arn "
         "arn:aws:states:us-east-1:123456789012:stateMachine:transient-analytics-dev-emr-pipeline "
-        """--input '{"scheduled_time": "2026-11-25T20:15:00Z", "trigger": "backfill"}'"""
+        """--input '{"backfill": {"from": "2026-11-25T19:45Z", "to": "2026-11-25T20:15Z"}, "trigger": "backfill"}'"""
     ) in note.message
 
 
-def test_a_run_stopped_before_planning_offers_a_redrive():
+def test_a_run_stopped_before_planning_offers_neither_a_recovery_nor_a_rerun():
     change = parse_event(load_event("notify_failure/aborted_emr"), ExecutionStatusChangeEvent)
     note = render(change.detail, "emr", ExecutionFacts(), None, "us-east-1")
-    assert "Redrive:       aws stepfunctions redrive-execution --execution-arn" in note.message
-    assert "Re-run slot:" not in note.message
+    assert "Run parameters: none" in note.message
+    assert "Recovery:" not in note.message and "Re-run now:" not in note.message
+    assert "Redrive" not in note.message

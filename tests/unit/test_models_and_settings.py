@@ -1,9 +1,10 @@
 import pytest
 
-from tests.support import load_event
+from offline.template import load_template
+from tests.support import ROOT, load_event
 from transient_analytics.errors import ConfigurationError, InvalidEventError
-from transient_analytics.models import ExecutionStatusChangeEvent, PrepareRunEvent, parse_event
-from transient_analytics.settings import NotifyFailureSettings, PrepareRunSettings, load_settings
+from transient_analytics.models import ExecutionStatusChangeEvent, PrepareRunEvent, RecordSlotsEvent, parse_event
+from transient_analytics.settings import NotifyFailureSettings, PrepareRunSettings, RecordSlotsSettings, load_settings
 
 
 def test_malformed_prepare_run_event_names_every_bad_field_and_its_rule():
@@ -65,3 +66,60 @@ def test_notify_settings_know_which_state_machines_are_ours(monkeypatch):
     assert settings.pipeline_for(env["EMR_STATE_MACHINE_ARN"]) == "emr"
     assert settings.pipeline_for(env["TRANSFORM_STATE_MACHINE_ARN"]) == "transform"
     assert settings.pipeline_for(env["EMR_STATE_MACHINE_ARN"] + "-other") is None
+
+
+@pytest.mark.parametrize("name", ["step_succeeded_emr", "step_failed_emr", "cluster_failed_emr", "transform"])
+def test_every_record_slots_fixture_parses(name):
+    event = parse_event(load_event(f"record_slots/{name}"), RecordSlotsEvent)
+    assert event.plan.slots and event.execution.id.startswith("arn:aws:states:")
+
+
+def test_malformed_record_slots_event_names_every_bad_field_and_its_rule():
+    with pytest.raises(InvalidEventError) as err:
+        parse_event(load_event("record_slots/malformed"), RecordSlotsEvent)
+    message = str(err.value)
+    for expected in (
+        "outcome: Input should be 'step_succeeded', 'step_failed', 'cluster_failed', 'termination_failed' or 'transform'",
+        "execution.id: String should match pattern",
+        "plan.run_id: String should have at least 1 character",
+        "plan.slots: List should have at least 1 item",
+    ):
+        assert expected in message, expected
+
+
+def test_a_backfill_request_names_its_ends_from_and_to():
+    raw = load_event("prepare_run/backfill_range_emr")
+    request = parse_event(raw, PrepareRunEvent).input.backfill
+    assert (request.from_, request.to) == ("2026-11-25T18:00Z", "2026-11-25T19:00Z")
+    raw["input"]["backfill"] = {"start": "2026-11-25T18:00Z", "to": "2026-11-25T19:00Z"}
+    with pytest.raises(InvalidEventError, match=r"input\.backfill\.from: Field required"):
+        parse_event(raw, PrepareRunEvent)
+
+
+def _template_value(template: dict, value: object) -> object:
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in template.get("Parameters", {}):
+        return str(template["Parameters"][value["Ref"]].get("Default"))
+    return value if isinstance(value, str) else None  # a resource reference: its physical name is the stack's
+
+
+@pytest.mark.parametrize("function", ["PrepareRunFunction", "RecordSlotsFunction", "NotifyFailureFunction"])
+def test_the_sam_local_environment_names_only_variables_the_template_sets_with_the_templates_defaults(function):
+    template = load_template(ROOT / "template.yaml")
+    declared = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    local = load_event("env")[function]
+    assert set(local) <= set(declared), set(local) - set(declared)
+    for key, value in local.items():
+        expected = _template_value(template, declared[key])
+        if expected is not None and not expected.startswith("["):
+            assert value == expected, key
+
+
+def test_the_sam_local_environment_of_the_ledger_functions_is_complete():
+    template = load_template(ROOT / "template.yaml")
+    for function in ("RecordSlotsFunction",):
+        declared = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert set(load_event("env")[function]) == set(declared)
+    prepare = load_event("env")["PrepareRunFunction"]
+    assert {"LEDGER_TABLE", "EMR_LOOKBACK_HOURS", "EMR_MAX_SLOTS_PER_RUN", "EMR_CLAIM_LEASE_SECONDS"} <= set(prepare)
+    load_settings(PrepareRunSettings, prepare)
+    load_settings(RecordSlotsSettings, load_event("env")["RecordSlotsFunction"])

@@ -8,14 +8,14 @@ and the rule it breaks, never a ``KeyError`` from deep inside a handler.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from transient_analytics.errors import InvalidEventError, describe_validation_error
-from transient_analytics.slots import Pipeline
+from transient_analytics.slots import SLOT_ID_FORMAT, Pipeline
 
 __all__ = ["Pipeline"]
 Trigger = Literal["schedule", "backfill", "manual"]
@@ -130,12 +130,24 @@ def parse_event[M: BaseModel](event: Any, model: type[M]) -> M:
         raise
 
 
+def _real_slot_time(text: str) -> str:
+    try:
+        datetime.strptime(text, SLOT_ID_FORMAT)
+    except ValueError:
+        raise ValueError("must be a real date and time (a slot id like 2026-11-25T20:15Z)") from None
+    return text
+
+
+#: A slot id (``2026-11-25T20:15Z``) that names a real time: a malformed one is refused before any AWS call.
+SlotId = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$"), AfterValidator(_real_slot_time)]
+
+
 class SlotWork(BaseModel):
     """One claimed slot of a run: where its data is, where it goes, and what it held when claimed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
+    slot: SlotId
     input_uri: str = Field(pattern=r"^s3://")
     output_uri: str = Field(pattern=r"^s3://")
     fingerprint: str = Field(pattern=r"^[0-9a-f]{32}$")
@@ -160,7 +172,7 @@ class TransformJobOutcome(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    slot: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
+    slot: SlotId
     status: Literal["converted", "failed"]
     job: dict[str, Any] | None = None
     error: TaskError | None = None
@@ -190,3 +202,12 @@ class RecordSlotsEvent(BaseModel):
     plan: RecordedPlan
     error: TaskError | None = None
     jobs: list[TransformJobOutcome] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _outcome_of_this_pipeline(self) -> Self:
+        if (self.outcome == "transform") != (self.pipeline == "transform"):
+            raise ValueError(
+                f"outcome: {self.outcome!r} is not an outcome of the {self.pipeline} pipeline "
+                "(the transform pipeline reports 'transform', the EMR pipeline a step or cluster outcome)"
+            )
+        return self

@@ -151,7 +151,9 @@ def record(
 ) -> RecordResult:
     """Apply each slot's verdict to the ledger, conditionally, and count what happened."""
     report = None
-    if event.outcome != "cluster_failed" and event.plan.report_uri:
+    # Only a Spark step writes a report (a transform run has none to read: GetObject of a missing key is
+    # AccessDenied, not NoSuchKey, without s3:ListBucket, and would fail the recording).
+    if event.outcome not in ("cluster_failed", "transform") and event.plan.report_uri:
         report = parse_report(reports.read_json(event.plan.report_uri), event.plan.run_id)
     result = RecordResult(verdicts=verdicts(event, report))
     holder = event.execution.id
