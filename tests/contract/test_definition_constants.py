@@ -57,14 +57,6 @@ def test_the_constants_of_every_task_are_valid_for_the_longest_stack_name_with_t
     assert problems(machine, {"ModelPublished": "true"}) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "template.yaml: the ModelName placeholder used while ModelPublished=false is "
-        "'<stack>-abalone-model-not-published', longer than SageMaker's 63 characters for stacks of "
-        "more than 35 characters; a fixed placeholder fixes it (and tests/statemachines pin today's value)"
-    ),
-)
 def test_the_placeholder_model_name_is_a_valid_model_name_for_the_longest_stack_name():
     assert problems("BatchTransformStateMachine", {"ModelPublished": "false"}) == []
 

@@ -32,7 +32,7 @@ def history(notify_failure, monkeypatch):
 def start_cluster(execution_arn: str, stack: str = "transient-analytics-dev") -> str:
     return boto3.client("emr").run_job_flow(
         Name="c",
-        ReleaseLabel="emr-7.12.0",
+        ReleaseLabel="emr-7.13.0",
         Instances={
             "InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m7g.xlarge", "InstanceCount": 1}],
             "KeepJobFlowAliveWhenNoSteps": True,

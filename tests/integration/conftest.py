@@ -81,7 +81,9 @@ class Stack:
 def stack() -> Iterator[Stack]:
     with _real_environment():
         name = os.environ[STACK_ENV]
-        session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+        session = boto3.session.Session(
+            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        )
         # Resolved (and cached by the session) now, while the environment holds the real settings.
         assert session.get_credentials() is not None, "no AWS credentials"
         [described] = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]

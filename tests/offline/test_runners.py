@@ -13,7 +13,7 @@ from offline.runners import cluster_request_problems, score_object, transform_re
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:transient-analytics-dev-emr-pipeline:run-1"
 CLUSTER_REQUEST = {
     "Name": "transient-analytics-dev-emr-20261125T2015Z-0123abcd",
-    "ReleaseLabel": "emr-7.12.0",
+    "ReleaseLabel": "emr-7.13.0",
     "Applications": [{"Name": "Spark"}],
     "LogUri": "s3://bucket/logs/emr/dt=2026-11-25/hour=20/minute=15/",
     "ServiceRole": "service-role",

@@ -89,7 +89,7 @@ def test_a_scheduled_transform_scores_the_closed_days_batch_under_a_valid_job_na
     )
     assert (request["TransformInput"]["SplitType"], request["TransformOutput"]["AssembleWith"]) == ("Line", "Line")
     # AND the model and instance come from the template (model not yet published: its placeholder name)
-    assert request["ModelName"] == "transient-analytics-dev-abalone-model-not-published"
+    assert request["ModelName"] == "abalone-model-not-published"
     assert request["TransformResources"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1}
     assert request["MaxPayloadInMB"] == 6
     assert {"Key": "transient-analytics:execution", "Value": result.arn} in request["Tags"]

@@ -99,7 +99,7 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
     [create] = result.tasks("CreateCluster")
     plan = result.output["plan"]
     assert create.parameters["Name"] == plan["emr"]["cluster_name"]
-    assert create.parameters["ReleaseLabel"] == "emr-7.12.0"
+    assert create.parameters["ReleaseLabel"] == "emr-7.13.0"
     assert create.parameters["ServiceRole"] == "transient-analytics-dev-EmrServiceRole"
     assert create.parameters["JobFlowRole"] == "transient-analytics-dev-EmrEc2Role"
     assert create.parameters["LogUri"] == f"s3://{bucket(h)}/logs/emr/{LOG_PATH}/"

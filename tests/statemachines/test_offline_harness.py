@@ -368,9 +368,7 @@ def test_definition_substitutions_follow_the_templates_conditions():
         defaults["EmrPipelineStateMachine"].substitutions["EmrInstanceProfileName"]
         == "transient-analytics-dev-EmrEc2Role"
     )
-    assert defaults["BatchTransformStateMachine"].substitutions["ModelName"] == (
-        "transient-analytics-dev-abalone-model-not-published"
-    )
+    assert defaults["BatchTransformStateMachine"].substitutions["ModelName"] == ("abalone-model-not-published")
     assert custom["EmrPipelineStateMachine"].substitutions["EmrServiceRoleName"] == "ops-emr"
     assert custom["EmrPipelineStateMachine"].substitutions["EmrInstanceProfileName"] == "ops-ec2"
     assert custom["BatchTransformStateMachine"].substitutions["ModelName"] == "transient-analytics-dev-AbaloneModel"

@@ -257,3 +257,20 @@ def test_select_takes_an_expired_claim_again():
     records = {SLOT: claim(None, holder=B, now=NOW - LEASE - timedelta(minutes=1))}
     sel = ledger.select({SLOT: FP}, records, slot_ends=ends([SLOT]), now=NOW, max_slots=8)
     assert (sel.claim, sel.held) == ([SLOT], [])
+
+
+def test_a_claim_whose_lease_ended_unrecorded_counts_as_one_failed_attempt_and_quarantines_at_the_maximum():
+    running = claim(None)
+    later = running.lease_expires_at + timedelta(seconds=1)
+    assert ledger.lease_expired(running, later)
+    failed = ledger.expire(running, now=later, max_attempts=3)
+    assert (failed.state, failed.attempts, failed.holder, failed.version) == ("failed", 1, None, running.version + 1)
+    assert "ended without recording this slot" in (failed.error or "")
+    worn = running.model_copy(update={"attempts": 2})
+    assert ledger.expire(worn, now=later, max_attempts=3).state == "quarantined"
+
+
+def test_a_live_claim_cannot_be_expired():
+    running = claim(None)
+    with pytest.raises(TransitionRefused, match="its lease has not ended"):
+        ledger.expire(running, now=running.updated_at, max_attempts=3)

@@ -89,7 +89,7 @@ def report(ev: RecordSlotsEvent, *lines: dict[str, Any]) -> FakeReports:
 CONVERTED_S1 = {
     "slot": S1,
     "status": "converted",
-    "manifest_uri": "s3://b/curated/characters/dt=2026-11-25/hour=19/minute=45/_manifest.json",
+    "manifest_uri": "s3://ta-dev-data/curated/characters/dt=2026-11-25/hour=19/minute=45/_manifest.json",
     "rows_read": 10,
     "rows_written": 9,
     "bad_rows": 1,

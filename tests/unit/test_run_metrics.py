@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Metrics
 
 from tests.support import load_event
+from transient_analytics import metrics_catalog as mc
 from transient_analytics.models import PrepareRunEvent, RecordSlotsEvent, parse_event
 from transient_analytics.plan import build_plan
 from transient_analytics.planning import RunStats
@@ -101,7 +102,7 @@ def test_the_metrics_are_emitted_in_emf_with_the_pipeline_and_service_dimensions
         add_all(
             metrics,
             "emr",
-            [MetricValue("SlotsClaimed", "Count", 2), MetricValue("OldestPendingSlotAgeSeconds", "Seconds", 60)],
+            [MetricValue(mc.SLOTS_CLAIMED, 2), MetricValue(mc.OLDEST_PENDING_SLOT_AGE_SECONDS, 60)],
         )
         emf = metrics.serialize_metric_set()
     finally:

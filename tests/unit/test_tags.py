@@ -74,7 +74,9 @@ def test_names_that_differ_only_in_forbidden_characters_get_different_tags():
     # '(' and ')' and '!' all become '_': the digest keeps the executions apart
     one, two = arn("sm", "run(1)"), arn("sm", "run!1!")
     assert tags.execution_tag_value(one) != tags.execution_tag_value(two)
-    assert re.fullmatch(r"arn:aws:states:us-east-1:123456789012:execution:sm:run_1_/[0-9a-f]{16}", tags.execution_tag_value(one))
+    assert re.fullmatch(
+        r"arn:aws:states:us-east-1:123456789012:execution:sm:run_1_/[0-9a-f]{16}", tags.execution_tag_value(one)
+    )
 
 
 def test_an_overlong_value_is_cut_to_256_characters_with_its_digest():

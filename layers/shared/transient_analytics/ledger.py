@@ -6,7 +6,8 @@ States::
                        │  ▲ └──fail──▶ failed ──claim──▶ running
                        │  │           └─(attempts reach the maximum)─▶ quarantined ──requeue──▶ pending
                        │  └─claim (lease expired: the holder died or its ledger update failed)
-                       └──release (the cluster never started: no attempt counted)──▶ pending ──claim──▶ running
+                       ├──release (the cluster never started: no attempt counted)──▶ pending ──claim──▶ running
+                       └──expire (lease ended, nobody recorded it: one attempt)──▶ failed / quarantined
 
 Every transition returns a new record with ``version + 1``; the store writes it only if the
 stored version is still the one the transition started from (a conditional write), so two
@@ -186,6 +187,29 @@ def release(record: SlotRecord, *, holder: str, error: str, now: datetime) -> Sl
             "holder": None,
             "lease_expires_at": None,
             "error": error[:ERROR_MAX_CHARS],
+            "updated_at": now,
+        }
+    )
+
+
+def expire(record: SlotRecord, *, now: datetime, max_attempts: int) -> SlotRecord:
+    """A running slot whose lease ended before its holder recorded it: one failed attempt.
+
+    The run died, was stopped, or could not update the ledger; counting it as an attempt means a
+    slot that kills every run that takes it ends ``quarantined`` instead of being retried for ever.
+    """
+    if not lease_expired(record, now):
+        raise _refuse(record, "expire", "its lease has not ended")
+    attempts = record.attempts + 1
+    until = record.lease_expires_at.isoformat() if record.lease_expires_at else "-"
+    return record.model_copy(
+        update={
+            "state": "quarantined" if attempts >= max_attempts else "failed",
+            "version": record.version + 1,
+            "attempts": attempts,
+            "holder": None,
+            "lease_expires_at": None,
+            "error": f"run {record.run_id or '-'} ended without recording this slot (its lease ended {until})",
             "updated_at": now,
         }
     )

@@ -16,6 +16,7 @@ from transient_analytics.errors import InvalidEventError
 from transient_analytics.models import Pipeline, PrepareRunEvent, SlotWork, Trigger
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import Fingerprint, slot_id
+from transient_analytics.tags import execution_tag_value
 
 #: Tag keys put on every EMR cluster and transform job a run starts.
 TAG_EXECUTION = "transient-analytics:execution"
@@ -189,7 +190,7 @@ def slot_work(
 
 def run_tags(pipeline: Pipeline, execution_arn: str, run_id: str, stack: str) -> list[Tag]:
     return [
-        Tag(Key=TAG_EXECUTION, Value=execution_arn),
+        Tag(Key=TAG_EXECUTION, Value=execution_tag_value(execution_arn)),
         Tag(Key=TAG_RUN_ID, Value=run_id),
         Tag(Key=TAG_PIPELINE, Value=pipeline),
         Tag(Key=TAG_STACK, Value=stack),

@@ -7,8 +7,9 @@ alike. The rules it applies live in ``slots``, ``ledger`` and ``plan``.
 Calls per run, for a 24-hour lookback of 15-minute slots: one ``ListObjectsV2`` per UTC day the
 window and the open slots touch (2 for a 24-hour window; one more page per 1,000 objects that
 day), one consistent ``Query`` of the window's records, one ``Query`` of the open-slots index, and
-one conditional ``PutItem`` per claimed slot (at most the per-run maximum), plus one ``Query`` and
-one ``PutItem`` per requeued slot for a backfill.
+one conditional ``PutItem`` per claimed slot (at most the per-run maximum), plus, for a backfill,
+one ``Query`` of its range and one ``PutItem`` per requeued slot, and one ``PutItem`` per slot whose
+claim expired unrecorded.
 """
 
 from __future__ import annotations
@@ -123,6 +124,19 @@ def requeue(
     return records, requeued
 
 
+def expire_abandoned(
+    records: dict[str, SlotRecord], now: datetime, max_attempts: int, store: Ledger
+) -> dict[str, SlotRecord]:
+    """Record each running slot whose lease has ended as one failed attempt (quarantined at the maximum)."""
+    changed = {}
+    for sid, current in records.items():
+        if ledger.lease_expired(current, now):
+            new = ledger.expire(current, now=now, max_attempts=max_attempts)
+            if store.write(new, current.version):
+                changed[sid] = new
+    return changed
+
+
 def prepare_run(
     request: PrepareRunEvent, settings: PrepareRunSettings, now: datetime, landing: Landing, store: Ledger
 ) -> tuple[RunPlan, RunStats]:
@@ -146,6 +160,7 @@ def prepare_run(
         records.update(store.window(pipeline, slot_id(window[0]), slot_id(window[-1])))
     for sid, rec in open_records.items():
         records.setdefault(sid, rec)
+    records.update(expire_abandoned(records, now, settings.MAX_SLOT_ATTEMPTS, store))
     by_id = {slot_id(s): fp for s, fp in observed.items()}
     selection = ledger.select(
         by_id,

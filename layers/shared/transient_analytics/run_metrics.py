@@ -22,6 +22,14 @@ class MetricValue:
     metric: mc.CustomMetric
     value: float
 
+    @property
+    def name(self) -> str:
+        return self.metric.name
+
+    @property
+    def unit(self) -> str:
+        return self.metric.unit
+
 
 def planning_metrics(plan: RunPlan, stats: RunStats) -> list[MetricValue]:
     """prepare_run's metrics: what was claimed and left, the lag, the quarantine, and whether a cluster is paid for."""
@@ -68,4 +76,4 @@ def add_all(metrics: Any, pipeline: str, values: list[MetricValue]) -> None:
     """Add ``values`` to a Powertools ``Metrics`` with the ``pipeline`` dimension."""
     metrics.add_dimension(name=mc.PIPELINE_DIMENSION, value=pipeline)
     for v in values:
-        metrics.add_metric(name=v.metric.name, unit=v.metric.unit, value=v.value)
+        metrics.add_metric(name=v.name, unit=v.unit, value=v.value)

@@ -62,6 +62,8 @@ class PrepareRunSettings(BaseModel):
     EMR_CLAIM_LEASE_SECONDS: int = Field(default=11700, ge=600, le=7 * 86400)
     TRANSFORM_CLAIM_LEASE_SECONDS: int = Field(default=15300, ge=600, le=7 * 86400)
     MAX_BACKFILL_SLOTS: int = Field(default=2976, ge=1, le=35136)
+    #: A slot whose claim expired unrecorded this many times in total with its failures is quarantined.
+    MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
 
     @field_validator("EMR_CONFIGURATIONS", mode="before")
     @classmethod
