@@ -17,7 +17,8 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transient_analytics.aws import Objects, Topic
+from transient_analytics.aws import CompletionEvents, Objects, Topic
+from transient_analytics.completion import put_events_batches
 from transient_analytics.ledger_store import SlotLedger
 from transient_analytics.models import RecordSlotsEvent, parse_event
 from transient_analytics.notification import quarantine_notification
@@ -36,12 +37,13 @@ def settings() -> RecordSlotsSettings:
 
 
 @cache
-def ports() -> tuple[SlotLedger, Objects, Topic]:
+def ports() -> tuple[SlotLedger, Objects, Topic, CompletionEvents]:
     s = settings()
     return (
         SlotLedger(boto3.client("dynamodb"), s.LEDGER_TABLE),
         Objects(boto3.client("s3")),
         Topic(boto3.client("sns"), s.TOPIC_ARN),
+        CompletionEvents(boto3.client("events")),
     )
 
 
@@ -54,20 +56,16 @@ def now() -> datetime:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_event(event, RecordSlotsEvent)
-    store, objects, topic = ports()
-    result = record(request, settings(), now(), store, objects)
+    s, (store, objects, topic, events) = settings(), ports()
+    result = record(request, s, now(), store, objects)
     add_all(metrics, request.pipeline, recording_metrics(request, result))
     if result.quarantined:
-        s = settings()
-        notice = quarantine_notification(
-            s.NAME_PREFIX,
-            request.pipeline,
-            request.execution.state_machine_arn,
-            result.quarantined,
-            s.MAX_SLOT_ATTEMPTS,
-        )
         logger.warning("Slots quarantined", extra={"slots": [r.slot for r in result.quarantined]})
-        topic.publish(notice)
+        arn = request.execution.state_machine_arn
+        topic.publish(
+            quarantine_notification(s.NAME_PREFIX, request.pipeline, arn, result.quarantined, s.MAX_SLOT_ATTEMPTS)
+        )
+    events.announce(put_events_batches(s.NAME_PREFIX, result.announced))
     summary = result.summary()
     logger.info(summary["summary"], extra={"outcome": request.outcome, "run_id": request.plan.run_id})
     return summary

@@ -23,7 +23,17 @@ ENV = load_event("env")
 
 def _clear_caches() -> None:
     for module in (prepare_app, record_app, notify_app):
-        for name in ("settings", "ports", "executions", "clusters", "topic", "idempotency_store", "idempotency_config"):
+        for name in (
+            "settings",
+            "ports",
+            "executions",
+            "clusters",
+            "topic",
+            "ledger",
+            "idempotency_store",
+            "idempotency_config",
+            "notify_once",
+        ):
             fn = getattr(module, name, None)
             if fn is not None and hasattr(fn, "cache_clear"):
                 fn.cache_clear()

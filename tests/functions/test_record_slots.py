@@ -216,3 +216,30 @@ def test_the_event_fixtures_are_valid_and_change_nothing_for_slots_nobody_claime
     summary = record_slots.lambda_handler(load_event(f"record_slots/{name}"), FakeLambdaContext())
     assert summary["not_held"] == 2 and summary["converted"] == summary["failed"] == 0
     assert records() == {} and records("transform") == {}
+
+
+def test_each_converted_slot_is_announced_once_on_the_default_bus_and_a_failed_one_is_not(prepare_run, record_slots):
+    # GIVEN an EventBridge rule on the default bus delivering "Slot Converted" events to a queue
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="slot-converted")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="slot-converted",
+        EventPattern=json.dumps({"source": ["transient-analytics"], "detail-type": ["Slot Converted"]}),
+    )
+    events.put_targets(Rule="slot-converted", Targets=[{"Id": "q", "Arn": queue_arn}])
+    land(S1), land(S2)
+    event, plan = run(prepare_run, "tick-events")
+    write_report(plan, converted(S1, rows=7), failed(S2))
+
+    # WHEN the run is recorded
+    record(record_slots, event, plan, "step_failed", STEP_ERROR)
+
+    # THEN exactly one event arrives, for the converted slot, with its manifest and rows
+    bodies = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    assert [(b["source"], b["detail-type"]) for b in bodies] == [("transient-analytics", "Slot Converted")]
+    detail = bodies[0]["detail"]
+    assert (detail["pipeline"], detail["slot"], detail["rows_written"]) == ("emr", S1, 7)
+    assert detail["manifest_uri"].endswith("/_manifest.json") and detail["run_id"] == plan["run_id"]

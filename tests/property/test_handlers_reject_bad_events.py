@@ -135,6 +135,11 @@ class RecordingFakes:
         self.calls.append("PutItem")
         return True
 
+    # Completion events
+    def announce(self, batches: list) -> int:
+        self.calls.append("PutEvents")
+        return sum(len(b) for b in batches)
+
     # Executions
     def history(self, arn: str) -> list:
         self.calls.append("GetExecutionHistory")
@@ -188,14 +193,16 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> RecordingFakes:
     record_app.settings.cache_clear()
     notify_app.settings.cache_clear()
     notify_app.idempotency_config.cache_clear()
+    notify_app.notify_once.cache_clear()
     store = InMemoryIdempotency()
     monkeypatch.setattr(prepare_app, "ports", lambda: (fake, fake))
     monkeypatch.setattr(prepare_app, "now", lambda: NOW)
-    monkeypatch.setattr(record_app, "ports", lambda: (fake, fake, fake))
+    monkeypatch.setattr(record_app, "ports", lambda: (fake, fake, fake, fake))
     monkeypatch.setattr(record_app, "now", lambda: NOW)
     monkeypatch.setattr(notify_app, "executions", lambda: fake)
     monkeypatch.setattr(notify_app, "clusters", lambda: fake)
     monkeypatch.setattr(notify_app, "topic", lambda: fake)
+    monkeypatch.setattr(notify_app, "ledger", lambda: fake)
     monkeypatch.setattr(notify_app, "idempotency_store", lambda: store)
     return fake
 

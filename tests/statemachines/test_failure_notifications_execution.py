@@ -174,7 +174,7 @@ def test_a_throttled_call_that_its_retry_got_through_is_not_named_as_where_the_r
     assert "1 of 1 slots failed" in message.message
 
 
-def test_a_failed_ledger_update_is_named_and_its_message_says_the_slots_wait_for_their_lease(
+def test_a_failed_ledger_update_is_named_and_the_notifier_gives_its_slots_back_as_one_failed_attempt(
     h: OfflineHarness, monkeypatch: pytest.MonkeyPatch
 ):
     # GIVEN a run whose step converted its slot, but whose RecordSlots cannot reach the ledger
@@ -190,14 +190,14 @@ def test_a_failed_ledger_update_is_named_and_its_message_says_the_slots_wait_for
     # WHEN the notifier handles its event
     result = h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
 
-    # THEN it names RecordSlots and the Lambda error, and says the slot stays claimed until its lease ends
+    # THEN it names RecordSlots and the Lambda error, and gives the slot back to the ledger as one failed attempt
     assert result["failed_state"] == "RecordSlots"
     [message] = h.published()
     assert "Error:         ConnectionError\n" in message.message
     assert "DynamoDB unreachable" in message.message
-    assert "Recovery:      automatic once the claim's lease ends" in message.message
-    assert "Re-run now:" not in message.message and "Re-run later:" in message.message
-    assert states(h) == {SLOTS[EMR][0]: "running"}
+    assert "the notifier gave them back to the ledger" in message.message
+    assert result["released"] == {"released": [], "failed": [SLOTS[EMR][0]], "error": None}
+    assert states(h) == {SLOTS[EMR][0]: "failed"}
 
 
 def test_a_redelivered_failure_event_publishes_nothing_twice(h: OfflineHarness):
@@ -288,15 +288,15 @@ def test_a_stopped_emr_run_has_its_still_running_cluster_terminated_by_the_notif
     [message] = h.published()
     assert message.subject.startswith("[transient-analytics] EMR pipeline ABORTED at RunSparkStep: ")
     assert "Cleanup:       terminated EMR cluster(s) still running for this execution: j-" in message.message
-    # AND it tells the truth about the slot: no RecordSlots ran, so it stays claimed until its lease ends
+    # AND no RecordSlots ran, so it gives the slot back (a stop counts no attempt) and the re-run converts it now
     slot = SLOTS[EMR][0]
-    assert states(h) == {slot: "running"}
+    assert states(h) == {slot: "pending"}
     assert f"  slots:            {slot}\n" in message.message
-    assert "Recovery:      automatic once the claim's lease ends" in message.message
-    assert "Re-run now:" not in message.message
-    [later] = [x for x in message.message.splitlines() if x.startswith("Re-run later:")]
-    early = h.run(EMR, json.loads(later.split("--input '", 1)[1].split("'", 1)[0]), test_case="ScriptedStep")
-    assert early.states_entered[-1] == "NoNewData" and "held by another execution" in early.output["plan"]["reason"]
+    assert "the notifier gave them back to the ledger (released: " + slot in message.message
+    [now] = [x for x in message.message.splitlines() if x.startswith("Re-run now:")]
+    ScriptedSparkStep(h).register()
+    rerun = h.run(EMR, json.loads(now.split("--input '", 1)[1].split("'", 1)[0]), test_case="ScriptedStep")
+    assert rerun.status == "SUCCEEDED" and states(h) == {slot: "done"}
 
 
 def test_a_runtime_error_after_the_cluster_started_escapes_the_catch_and_the_notifier_cleans_up(h: OfflineHarness):

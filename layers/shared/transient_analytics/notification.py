@@ -29,6 +29,15 @@ class CleanupReport:
 
 
 @dataclass(frozen=True)
+class ReleaseReport:
+    """Slots the notifier gave back to the ledger for a run that ended before recording them."""
+
+    released: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Notification:
     subject: str
     message: str
@@ -108,6 +117,7 @@ def render(
     cleanup: CleanupReport | None,
     region: str,
     cause_limit: int = 1500,
+    release: ReleaseReport | None = None,
 ) -> Notification:
     """Subject and body of the notification for one execution that did not succeed."""
     title = PIPELINE_TITLES.get(pipeline, pipeline)
@@ -173,7 +183,16 @@ def render(
                 "takes them again; a slot that fails its maximum number of attempts is quarantined and reported."
             )
             lines.append(f"Re-run now:    {rerun}")
+        elif release is not None and (release.released or release.failed):
+            lines.append(
+                "Recovery:      automatic: this run ended before recording its slots, so the notifier gave them "
+                f"back to the ledger (released: {', '.join(release.released) or '-'}; "
+                f"failed, one attempt counted: {', '.join(release.failed) or '-'}); the next run takes them again."
+            )
+            lines.append(f"Re-run now:    {rerun}")
         else:  # the run ended before RecordSlots recorded its slots: they stay claimed until the lease ends
+            if release is not None and release.error:
+                lines.append(f"Ledger:        FAILED to release this run's slots: {release.error}")
             lines.append(
                 "Recovery:      automatic once the claim's lease ends: this run did not record its slots, so the "
                 "ledger holds them as claimed by this execution until then; the next run after that takes them again."

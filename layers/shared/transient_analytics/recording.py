@@ -214,3 +214,29 @@ def report_json(text: str | bytes) -> Any | None:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def give_back(
+    pipeline: Pipeline, slots: list[str], holder: str, status: str, now: datetime, store: Ledger, max_attempts: int
+) -> tuple[list[str], list[str]]:
+    """For a run that ended before recording its slots: the ones it still holds, back to the ledger.
+
+    A stopped run (``ABORTED``) releases them with no attempt counted (a person stopped it); a run
+    that ran out of time (``TIMED_OUT``) or failed outside the Catch counts one failed attempt.
+    Returns (released, failed) slot ids; a slot another run holds now is left alone.
+    """
+    released: list[str] = []
+    failed: list[str] = []
+    current = store.get_many(pipeline, slots)
+    for sid in slots:
+        record_ = current.get(sid)
+        if record_ is None or record_.state != "running" or record_.holder != holder:
+            continue
+        reason = f"the run holding it ended {status} before recording it"
+        if status == "ABORTED":
+            new = ledger.release(record_, holder=holder, error=reason, now=now)
+        else:
+            new = ledger.fail(record_, holder=holder, error=reason, now=now, max_attempts=max_attempts)
+        if store.write(new, record_.version):
+            (released if new.state == "pending" else failed).append(sid)
+    return released, failed

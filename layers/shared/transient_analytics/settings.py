@@ -88,6 +88,8 @@ class NotifyFailureSettings(BaseModel):
     IDEMPOTENCY_TTL_SECONDS: int = Field(default=86400, ge=60, le=30 * 86400)
     CAUSE_MAX_CHARS: int = Field(default=1500, ge=200, le=20000)
     CLEANUP_EMR_CLUSTERS: bool = True
+    LEDGER_TABLE: str = Field(min_length=3, max_length=255)
+    MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
 
     def pipeline_for(self, state_machine_arn: str) -> Literal["emr", "transform"] | None:
         """Which of our pipelines a state machine is, or None if it is not ours."""
