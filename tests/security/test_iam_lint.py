@@ -69,10 +69,10 @@ def test_a_condition_key_the_action_does_not_define_is_a_finding(snapshot, tmp_p
 
 def test_an_unknown_action_is_a_finding(snapshot, tmp_path):
     broken = copy.deepcopy(snapshot)
-    statement(broken, "PrepareRunFunctionRole", "OverlapGuard")["Action"] = "states:ListExecution"
+    statement(broken, "PrepareRunFunctionRole", "ClaimSlots")["Action"] = "dynamodb:PutItems"
     result = lint(broken, tmp_path)
     assert result.returncode == 1
-    assert "UNKNOWN_ACTION" in result.stdout and "states:ListExecution" in result.stdout
+    assert "UNKNOWN_ACTION" in result.stdout and "dynamodb:PutItems" in result.stdout
 
 
 def test_a_justification_that_matches_nothing_fails_the_lint(snapshot, tmp_path):
