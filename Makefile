@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo demo-failure demo-day model payloads publish backfill bench bench-payloads test pytest unit statemachines checks catalog catalog-check iam-lint contract integration lint format clean
+.PHONY: help venv demo demo-failure demo-day model payloads publish backfill bench bench-payloads test pytest unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ bench-payloads: $(STAMP) ## Spark job vs DuckDB (5M rows); handlers vs pipeline.
 	$(PY) -m bench.bench_spark_vs_duckdb $(if $(BENCH_ROWS),--rows $(BENCH_ROWS))
 	$(PY) -m bench.bench_inference
 
-test: checks pytest ## the whole suite: static checks (SAM, cfn-lint, ASL, checkov, sam build), then pytest
+test: lint typecheck checks pytest ## the whole suite: ruff, mypy, static checks (SAM, cfn-lint, ASL, checkov, IAM lint, sam build), then pytest
 
 pytest: $(STAMP) ## every pytest suite (unit, property, functions, state machines, payloads, security)
 	$(PY) -m pytest
@@ -88,9 +88,12 @@ catalog: $(STAMP) ## rewrite the Glue table columns in template.yaml from jobs/s
 catalog-check: $(STAMP) ## fail when template.yaml's Glue tables disagree with the schema file or inference.py
 	$(PY) -m tools.glue_catalog --check
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff (check and format check)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy, strict, on the functions and the shared layer (what Lambda runs)
+	$(VENV)/bin/mypy functions layers/shared/transient_analytics
 
 format: $(STAMP) ## ruff format + autofix
 	$(VENV)/bin/ruff format .

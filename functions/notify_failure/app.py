@@ -67,9 +67,11 @@ def idempotency_config() -> IdempotencyConfig:
 @cache
 def notify_once() -> Callable[..., dict[str, Any]]:
     """The idempotent ``_notify``, built once per execution environment (the context is set per call)."""
-    return idempotent_function(
+    wrap = idempotent_function(
         data_keyword_argument="event_id", persistence_store=idempotency_store(), config=idempotency_config()
-    )(_notify)
+    )
+    wrapped: Callable[..., dict[str, Any]] = wrap(_notify)
+    return wrapped
 
 
 def now() -> datetime:

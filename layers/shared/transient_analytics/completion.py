@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, cast
 
 Pipeline = Literal["emr", "transform"]
 
@@ -119,9 +119,10 @@ def converted_emr_slots(report: dict[str, Any]) -> list[ConvertedSlot]:
             slots.append(
                 ConvertedSlot(
                     pipeline="emr",
-                    slot=entry.get("slot"),
+                    # typed as the report should hold them; ConvertedSlot checks what they are
+                    slot=cast(str, entry.get("slot")),
                     run_id=run_id,
-                    rows_written=entry.get("rows_written"),
+                    rows_written=cast(int, entry.get("rows_written")),
                     manifest_uri=entry.get("manifest_uri"),
                 )
             )

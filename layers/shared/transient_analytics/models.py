@@ -112,7 +112,7 @@ class ExecutionStatusChangeEvent(EventBridgeModel):
     source: Literal["aws.states"]
     detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
     time: datetime
-    detail: ExecutionStatusChangeDetail  # type: ignore[assignment]
+    detail: ExecutionStatusChangeDetail
 
 
 def parse_event[M: BaseModel](event: Any, model: type[M]) -> M:

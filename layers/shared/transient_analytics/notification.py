@@ -151,7 +151,8 @@ def render(
         lines += ["", "Run parameters:"]
         lines.append(f"  run id:           {plan.get('run_id', '-')}")
         lines.append(f"  scheduled time:   {plan.get('scheduled_time', '-')} ({plan.get('trigger', '-')})")
-        section = plan.get(pipeline) if isinstance(plan.get(pipeline), dict) else {}
+        found = plan.get(pipeline)
+        section: dict[str, Any] = found if isinstance(found, dict) else {}
         for key in ("cluster_name", "log_uri", "partition_column"):
             if section.get(key):
                 lines.append(f"  {key.replace('_', ' ') + ':':<18}{section[key]}")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from transient_analytics.errors import ConfigurationError, describe_validation_error
 from transient_analytics.layout import DEFAULT_PARTITION_COLUMN
+from transient_analytics.slots import Pipeline
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
 SageMakerInstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
@@ -91,12 +92,13 @@ class NotifyFailureSettings(BaseModel):
     LEDGER_TABLE: str = Field(min_length=3, max_length=255)
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
 
-    def pipeline_for(self, state_machine_arn: str) -> Literal["emr", "transform"] | None:
+    def pipeline_for(self, state_machine_arn: str) -> Pipeline | None:
         """Which of our pipelines a state machine is, or None if it is not ours."""
-        return {
+        pipelines: dict[str, Pipeline] = {
             self.EMR_STATE_MACHINE_ARN: "emr",
             self.TRANSFORM_STATE_MACHINE_ARN: "transform",
-        }.get(state_machine_arn)
+        }
+        return pipelines.get(state_machine_arn)
 
 
 class RecordSlotsSettings(BaseModel):
