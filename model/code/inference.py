@@ -220,12 +220,9 @@ def _decode(data: bytes) -> str:
 
 def _plain(data: bytes) -> bool:
     """No quoting, no byte-order mark, no CR other than in CRLF: what the fast parser may read."""
-    return (
-        b'"' not in data
-        and not data.startswith(b"\xef\xbb\xbf")
-        and data.count(b"\r") == data.count(b"\r\n")
-        and not data.endswith(b"\r")
-    )
+    if b'"' in data or data.startswith(b"\xef\xbb\xbf"):
+        return False
+    return b"\r" not in data or (data.count(b"\r") == data.count(b"\r\n") and not data.endswith(b"\r"))
 
 
 def _parse_fast(data: bytes) -> np.ndarray | None:
