@@ -220,10 +220,9 @@ class TransformRunner:
         out_bucket, out_prefix = _split(parameters["TransformOutput"]["S3OutputPath"])
         out_prefix = out_prefix if not out_prefix or out_prefix.endswith("/") else out_prefix + "/"
         max_mb = int(parameters.get("MaxPayloadInMB", 6))
+        python = self.model_python or model_python()  # before any instance starts: a missing env names its fix
         instances = [
-            ModelInstance(
-                model_dir, model_dir.parent / f"{record.job_name}-instance-{i + 1}.log", python=self.model_python
-            )
+            ModelInstance(model_dir, model_dir.parent / f"{record.job_name}-instance-{i + 1}.log", python=python)
             for i in range(record.instances)
         ]
         failures: list[TransformError] = []
@@ -249,6 +248,10 @@ class TransformRunner:
             except TransformError as exc:
                 with self._lock:
                     failures.append(exc)
+                stop.set()
+            except Exception as exc:  # S3 or the runner itself: the job must not end "Completed" short of output
+                with self._lock:
+                    failures.append(TransformError(f"InternalServerError: {type(exc).__name__}: {exc}"))
                 stop.set()
 
         threads = [threading.Thread(target=serve, args=(i, inst), daemon=True) for i, inst in enumerate(instances)]

@@ -18,6 +18,7 @@ big-endian length, then that many bytes.
   error (``ExceptionType: message``; the worker goes on, as the container's server does).
 
 Anything the handlers print goes to stderr (the container's log), never into the protocol.
+No socket may connect, resolve or bind (an audit hook): the model runs with network isolation.
 Standard library only, Python 3.10 syntax.
 """
 
@@ -52,6 +53,12 @@ def write_frame(stream: BinaryIO, kind: bytes, payload: bytes = b"") -> None:
     stream.flush()
 
 
+def _network_isolation(event: str, args: tuple[object, ...]) -> None:
+    """Audit hook: the model runs with EnableNetworkIsolation, so no socket may connect here either."""
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.bind"):
+        raise PermissionError(f"{event}: the model container runs with network isolation")
+
+
 def _describe(exc: BaseException) -> bytes:
     return f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
 
@@ -65,6 +72,7 @@ def main(argv: list[str]) -> int:
     protocol = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     requests = sys.stdin.buffer
+    sys.addaudithook(_network_isolation)
     try:
         sys.path.insert(0, os.path.join(model_dir, "code"))
         import inference  # noqa: PLC0415 - the artifact's code, found only at run time

@@ -153,6 +153,20 @@ def test_a_malformed_row_fails_the_job_with_sagemakers_client_error_naming_line_
     assert instance.invoke(GOOD_ROW + b"\n").count(b"\n") == 1
 
 
+def test_the_model_process_has_no_network_as_with_network_isolation(tmp_path: Path):
+    # GIVEN an artifact whose model_fn tries to reach the network (as a pip install at start-up would)
+    code = tmp_path / "model" / "code"
+    code.mkdir(parents=True)
+    (code / "inference.py").write_text(
+        "import socket\ndef model_fn(model_dir):\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+    )
+    worker = ModelInstance(tmp_path / "model", tmp_path / "instance.log")
+    # WHEN it starts THEN model_fn fails, refused by the isolation, and the job would fail with that
+    with pytest.raises(TransformError, match=r"model_fn failed.*PermissionError: socket.*network isolation"):
+        worker.wait_ready()
+    worker.close()
+
+
 REGION = "us-east-1"
 BUCKET = "transform-bucket"
 
