@@ -25,6 +25,7 @@ fails as a whole with a message naming the first bad line and field, e.g.
 code (:data:`SEX_CODES`), columns 1-7 the numbers. Parsing is pyarrow's CSV reader when the
 body is plain (no quotes, BOM or bare CR) and its result certainly valid; anything else goes
 through the line-by-line parser that defines validity and writes the error messages.
+pyarrow is imported at the first request, not with this module (``model_fn`` needs it not).
 
 Response: ``text/csv`` (default, also for ``*/*``) is one prediction per line, in request
 order, each line ending with ``\\n`` and the number written as Python's ``repr`` writes it
@@ -36,18 +37,18 @@ input row. ``application/json`` gives ``{"predictions": [...]}``.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 import math
 import os
 import pickle
 import platform
+import types
 import warnings
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 LOG = logging.getLogger(__name__)
 
@@ -78,19 +79,35 @@ JSON = "application/json"
 
 _WIDTH = len(FEATURE_COLUMNS)
 _COLUMN_NAMES = [f"c{i}" for i in range(_WIDTH)]
-_READ_OPTIONS = pa_csv.ReadOptions(column_names=_COLUMN_NAMES, use_threads=True)
-_PARSE_OPTIONS = pa_csv.ParseOptions(delimiter=",", ignore_empty_lines=False)
-_CONVERT_OPTIONS = pa_csv.ConvertOptions(
-    column_types={"c0": pa.dictionary(pa.int32(), pa.string()), **{c: pa.float64() for c in _COLUMN_NAMES[1:]}},
-    null_values=[],
-    strings_can_be_null=False,
-    quoted_strings_can_be_null=False,
-)
-_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False)
 #: Where pyarrow's shortest float text is the same as ``repr``'s: positional notation on both
 #: sides (repr switches to an exponent below 1e-4 and from 1e16, pyarrow 17 from 1e10) and
 #: not a whole number (repr writes ``9.0``, pyarrow ``9``). Anything else is written by repr.
 _PLAIN_FLOAT_RANGE = (1e-4, 1e10)
+
+
+@functools.cache
+def _arrow() -> types.SimpleNamespace:
+    """pyarrow and the CSV options, imported at the first request: ``model_fn`` does not need them.
+
+    (Importing ``pyarrow.csv`` costs about 0.1 s; the container's health check waits for
+    ``model_fn`` only, so it is paid once, by the first request.)
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    return types.SimpleNamespace(
+        pa=pa,
+        csv=pa_csv,
+        read=pa_csv.ReadOptions(column_names=_COLUMN_NAMES, use_threads=True),
+        parse=pa_csv.ParseOptions(delimiter=",", ignore_empty_lines=False),
+        convert=pa_csv.ConvertOptions(
+            column_types={"c0": pa.dictionary(pa.int32(), pa.string()), **{c: pa.float64() for c in _COLUMN_NAMES[1:]}},
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+        write=pa_csv.WriteOptions(include_header=False),
+    )
 
 
 class InputError(ValueError):
@@ -227,14 +244,12 @@ def _plain(data: bytes) -> bool:
 
 def _parse_fast(data: bytes) -> np.ndarray | None:
     """pyarrow's multi-threaded CSV reader; returns None unless the result is certainly valid."""
+    arrow = _arrow()
     try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            read_options=_READ_OPTIONS,
-            parse_options=_PARSE_OPTIONS,
-            convert_options=_CONVERT_OPTIONS,
+        table = arrow.csv.read_csv(
+            arrow.pa.py_buffer(data), read_options=arrow.read, parse_options=arrow.parse, convert_options=arrow.convert
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except (arrow.pa.ArrowInvalid, arrow.pa.ArrowNotImplementedError):
         return None
     rows = table.num_rows
     if rows != data.count(b"\n") + 1:
@@ -260,7 +275,7 @@ def _parse_fast(data: bytes) -> np.ndarray | None:
     return matrix
 
 
-def _buffer_view(array: pa.Array, dtype: type) -> np.ndarray:
+def _buffer_view(array: Any, dtype: type) -> np.ndarray:
     """The values of a null-free primitive Arrow array as a numpy view (no copy, no pandas)."""
     offset = array.offset * np.dtype(dtype).itemsize
     return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=offset)
@@ -312,7 +327,8 @@ def _arrow_writes_like_repr(values: np.ndarray) -> bool:
 
 
 def _write_fast(values: np.ndarray) -> str:
+    pa = _arrow().pa
     array = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])
     sink = pa.BufferOutputStream()
-    pa_csv.write_csv(pa.Table.from_arrays([array], names=["prediction"]), sink, write_options=_WRITE_OPTIONS)
+    _arrow().csv.write_csv(pa.Table.from_arrays([array], names=["prediction"]), sink, write_options=_arrow().write)
     return sink.getvalue().to_pybytes().decode("ascii")
