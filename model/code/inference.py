@@ -258,7 +258,10 @@ def _parse_fast(data: bytes) -> np.ndarray | None:
     start = 0
     for chunk in table.column(0).chunks:  # dictionary-encoded: map each chunk's few strings
         if len(chunk):
-            codes = np.array([SEX_CODES.get(value, np.nan) for value in chunk.dictionary.to_pylist()])
+            values = chunk.dictionary.to_pylist()
+            if not all(value in SEX_CODES for value in values):
+                return None  # an unknown sex: let the checked parser say where
+            codes = np.array([SEX_CODES[value] for value in values])
             matrix[start : start + len(chunk), 0] = codes[_buffer_view(chunk.indices, np.int32)]
             start += len(chunk)
     for column in range(1, _WIDTH):
@@ -270,8 +273,9 @@ def _parse_fast(data: bytes) -> np.ndarray | None:
                 continue
             matrix[start : start + len(chunk), column] = _buffer_view(chunk, np.float64)
             start += len(chunk)
-    if not np.isfinite(matrix).all() or not (matrix[:, 1:] >= 0).all():
-        return None  # an unknown sex (NaN code), nan, inf or a negative number: let the checked parser say which
+    numbers = matrix[:, 1:]
+    if not (numbers.min() >= 0 and numbers.max() < np.inf):  # False for any NaN too
+        return None  # nan, inf or a negative number: let the checked parser say which
     return matrix
 
 
