@@ -7,10 +7,18 @@ PYTHON_VERSION ?= 3.13.0
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The model environment: the SageMaker scikit-learn 1.4-2 image's Python and libraries
+# (requirements-model.txt). The model is trained, packaged, tested and served offline only there.
+MODEL_PYTHON_VERSION ?= 3.10.13
+MODEL_VENV := .venv-model
+MODEL_PY := $(MODEL_VENV)/bin/python
+MODEL_STAMP := $(MODEL_VENV)/.installed
+#: The payload tests that run in the model environment (`make test-model`); the dev suite skips them.
+MODEL_TESTS := tests/payloads/test_model_training.py tests/payloads/test_package.py tests/payloads/test_inference.py tests/payloads/test_batching.py
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo demo-failure demo-day model payloads publish backfill bench bench-payloads test pytest unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
+.PHONY: help venv venv-model demo demo-failure demo-day model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,23 +31,36 @@ $(STAMP): requirements-dev.txt
 
 venv: $(STAMP) ## create the development environment (.venv, Python 3.13, pinned)
 
-demo: $(STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
+$(MODEL_STAMP): requirements-model.txt
+	@# The image's Python minor version; PYENV_VERSION makes pyenv's shim resolve it.
+	@[ -x $(MODEL_PY) ] || PYENV_VERSION=$(MODEL_PYTHON_VERSION) python$(basename $(MODEL_PYTHON_VERSION)) -m venv $(MODEL_VENV)
+	$(MODEL_PY) -m pip install --quiet --disable-pip-version-check -r requirements-model.txt
+	$(MODEL_PY) -m model.env
+	@touch $(MODEL_STAMP)
+
+venv-model: $(MODEL_STAMP) ## create the model environment (.venv-model: the serving image's Python 3.10 and libraries)
+
+demo: $(STAMP) $(MODEL_STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
 	$(PY) -m offline.demo $(if $(ROWS),--rows $(ROWS))
 
-demo-day: $(STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
+demo-day: $(STAMP) $(MODEL_STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
 	$(PY) -m offline.demo_day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
 
-demo-failure: $(STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
+demo-failure: $(STAMP) $(MODEL_STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
 	$(PY) -m offline.demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))
 
-model: $(STAMP) ## train the abalone model and package model/artifacts/model.tar.gz
-	$(PY) -m model.train
-	$(PY) -m model.package
+model: $(MODEL_STAMP) ## train the abalone model and package model/artifacts/model.tar.gz (model environment)
+	$(MODEL_PY) -m model.train
+	$(MODEL_PY) -m model.package
 
-payloads: $(STAMP) ## payload tests: Spark job (local Spark), model, publish (moto)
+payloads: $(STAMP) $(MODEL_STAMP) ## payload tests: Spark job (local Spark), publish (moto); then the model's
 	$(PY) -m pytest tests/payloads -q
+	$(MODEL_PY) -m pytest $(MODEL_TESTS) -q
 
-publish: $(STAMP) ## upload job, schema, model and sample inputs: make publish STACK=name [REGION=] [SLOT=] [DRY_RUN=1]
+test-model: $(MODEL_STAMP) ## the model's tests (training, package, inference, batching) in the model environment
+	$(MODEL_PY) -m pytest $(MODEL_TESTS) -q
+
+publish: $(STAMP) $(MODEL_STAMP) ## upload job, schema, model and sample inputs: make publish STACK=name [REGION=] [SLOT=] [DRY_RUN=1]
 	$(if $(STACK),,$(error STACK is required: make publish STACK=name))
 	$(PY) -m tools.publish --stack-name $(STACK) $(if $(REGION),--region $(REGION)) $(if $(SLOT),--slot $(SLOT)) $(if $(DRY_RUN),--dry-run)
 
@@ -54,13 +75,15 @@ bench: bench-payloads ## every benchmark beside its baseline (payloads, orchestr
 	$(PY) -m bench.bench_orchestration
 	$(PY) -m bench.bench_slot_day
 
-bench-payloads: $(STAMP) ## Spark job vs DuckDB (5M rows); handlers vs pipeline.predict (1M rows)
+bench-payloads: $(STAMP) bench-inference ## Spark job vs DuckDB (5M rows); handlers vs pipeline.predict (1M rows)
 	$(PY) -m bench.bench_spark_vs_duckdb $(if $(BENCH_ROWS),--rows $(BENCH_ROWS))
-	$(PY) -m bench.bench_inference
 
-test: lint typecheck checks pytest ## the whole suite: ruff, mypy, static checks (SAM, cfn-lint, ASL, checkov, IAM lint, sam build), then pytest
+bench-inference: $(MODEL_STAMP) ## handlers vs pipeline.predict (1M rows, 6 MB mini-batches) and cold start, model environment
+	$(MODEL_PY) -m bench.bench_inference
 
-pytest: $(STAMP) ## every pytest suite (unit, property, functions, state machines, payloads, security)
+test: lint typecheck checks pytest test-model ## the whole suite: ruff, mypy, static checks (SAM, cfn-lint, ASL, checkov, IAM lint, sam build), pytest, the model's tests
+
+pytest: $(STAMP) $(MODEL_STAMP) ## every pytest suite (unit, property, functions, state machines, payloads, security)
 	$(PY) -m pytest
 
 unit: $(STAMP) ## fast tests: the layer's rules and the handlers

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-# The features, in the order a batch CSV row carries them, are defined once, in the serving
-# code: inference.py ships alone in model.tar.gz, so it cannot import from here.
-from model.code.inference import FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_COLUMN, SEX_VALUES
+# The features, in the order a batch CSV row carries them, and the sex encoding of the model's
+# input are defined once, in the serving code: inference.py ships alone in model.tar.gz, so it
+# cannot import from here.
+from model.code.inference import FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_CODES, SEX_COLUMN, SEX_VALUES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ABALONE_PATH = REPO_ROOT / "data" / "abalone" / "abalone.data"
@@ -39,6 +41,20 @@ def load_abalone(path: str | os.PathLike[str] = ABALONE_PATH) -> pd.DataFrame:
         raise ValueError(f"{path}: unknown sex values {unknown}")
     frame[SEX_COLUMN] = frame[SEX_COLUMN].astype(object)
     return frame
+
+
+def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The model's input for the rows of ``frame``: what ``inference.input_fn`` gives for them.
+
+    ``n × 8`` float64, column 0 the sex code (``inference.SEX_CODES``), then the numerics.
+    """
+    codes = frame[SEX_COLUMN].map(SEX_CODES)
+    if codes.isna().any():
+        raise ValueError(f"unknown sex values {sorted(set(frame[SEX_COLUMN][codes.isna()]))}")
+    matrix = np.empty((len(frame), len(FEATURE_COLUMNS)), dtype="float64")
+    matrix[:, 0] = codes.to_numpy(dtype="float64")
+    matrix[:, 1:] = frame[list(NUMERIC_COLUMNS)].to_numpy(dtype="float64")
+    return matrix
 
 
 def batch_csv_bytes(path: str | os.PathLike[str] = ABALONE_PATH) -> bytes:

@@ -4,13 +4,19 @@
 
 Layout (what ``model_fn`` and the container expect under ``/opt/ml/model``)::
 
-    model.joblib
+    model.pkl
+    model.json
     code/inference.py
-    code/requirements.txt
+
+No ``code/requirements.txt``: the container installs nothing at start-up (the model runs
+with network isolation), so the model must have been trained with the image's own Python,
+numpy and scikit-learn. ``build_artifact`` refuses a model whose ``model.json`` records any
+version other than ``requirements-model.txt`` pins (the image's), and ``model_fn`` refuses
+to unpickle in a container whose versions differ from the recorded ones.
 
 The archive is reproducible: entries in that fixed order, mtime 0, owner root (0/0, no
 names), mode 0644, and a gzip header without a timestamp or file name. The same inputs
-give the same bytes.
+give the same bytes. Standard library only: packaging runs in either environment.
 """
 
 from __future__ import annotations
@@ -20,44 +26,45 @@ import gzip
 import io
 import json
 import os
-import re
 import sys
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.train import DEFAULT_OUT_DIR, METRICS_FILENAME, MODEL_FILENAME
+from model.code.inference import METADATA_FILENAME, MODEL_FILENAME
+from model.env import ARTIFACTS_DIR, DEFAULT_ARTIFACT, REQUIREMENTS_PATH, image_pins, image_python
 
 CODE_DIR = Path(__file__).resolve().parent / "code"
-CODE_FILES: tuple[str, ...] = ("inference.py", "requirements.txt")
-ARTIFACT_NAME = "model.tar.gz"
-DEFAULT_ARTIFACT = DEFAULT_OUT_DIR / ARTIFACT_NAME
+CODE_FILES: tuple[str, ...] = ("inference.py",)
+ARTIFACT_NAME = DEFAULT_ARTIFACT.name
+DEFAULT_MODEL_DIR = ARTIFACTS_DIR
 
 
-def pinned_version(requirements: str | os.PathLike[str], package: str) -> str | None:
-    """The ``==`` version pinned for ``package`` in a requirements file, or None."""
-    pattern = re.compile(rf"^\s*{re.escape(package)}\s*==\s*([^\s;#]+)", re.IGNORECASE)
-    for line in Path(requirements).read_text().splitlines():
-        match = pattern.match(line)
-        if match:
-            return match.group(1)
-    return None
+def check_versions(model_dir: str | os.PathLike[str], requirements: str | os.PathLike[str] = REQUIREMENTS_PATH) -> None:
+    """Refuse to package a model trained with anything but the serving image's versions.
 
-
-def check_versions(model_dir: str | os.PathLike[str], code_dir: str | os.PathLike[str] = CODE_DIR) -> None:
-    """Refuse to package a model trained with another scikit-learn than code/requirements.txt pins.
-
-    The training version comes from ``metrics.json`` (written by ``model.train``).
+    The training versions come from ``model.json`` (written by ``model.train``); the image's
+    from ``requirements-model.txt``. Every library recorded there must be pinned to the same
+    version, and Python's major.minor must be the image's.
     """
-    metrics_path = Path(model_dir) / METRICS_FILENAME
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"{metrics_path} missing: train with model.train, which records the versions")
-    trained = json.loads(metrics_path.read_text()).get("versions", {}).get("scikit-learn")
-    pinned = pinned_version(Path(code_dir) / "requirements.txt", "scikit-learn")
-    if trained is None or trained != pinned:
+    card_path = Path(model_dir) / METADATA_FILENAME
+    if not card_path.is_file():
+        raise FileNotFoundError(f"{card_path} missing: train with model.train, which records the versions")
+    trained = dict(json.loads(card_path.read_text()).get("versions") or {})
+    pins, python = image_pins(requirements), image_python(requirements)
+    problems = []
+    recorded_python = ".".join(str(trained.pop("python", None)).split(".")[:2])
+    if recorded_python != python:
+        problems.append(f"python {recorded_python} (image: {python})")
+    for name in ("numpy", "scikit-learn"):
+        trained.setdefault(name, None)
+    for name, version in sorted(trained.items()):
+        if pins.get(name) != version:
+            problems.append(f"{name} {version} (image: {pins.get(name, 'not in the image')})")
+    if problems:
         raise ValueError(
-            f"model trained with scikit-learn {trained} but code/requirements.txt pins {pinned}: "
-            "the container would refuse to load it; retrain or fix the pin"
+            f"{card_path}: the model was trained with {'; '.join(problems)}: the serving container would "
+            "refuse to load it; retrain in the model environment (`make model`)"
         )
 
 
@@ -65,8 +72,9 @@ def artifact_members(
     model_dir: str | os.PathLike[str], code_dir: str | os.PathLike[str] = CODE_DIR
 ) -> list[tuple[str, Path]]:
     """(name in the archive, source file) for every entry, in archive order."""
-    model_path = Path(model_dir) / MODEL_FILENAME
-    members = [(MODEL_FILENAME, model_path)] + [(f"code/{name}", Path(code_dir) / name) for name in CODE_FILES]
+    folder = Path(model_dir)
+    members = [(MODEL_FILENAME, folder / MODEL_FILENAME), (METADATA_FILENAME, folder / METADATA_FILENAME)]
+    members += [(f"code/{name}", Path(code_dir) / name) for name in CODE_FILES]
     missing = [str(source) for _, source in members if not source.is_file()]
     if missing:
         raise FileNotFoundError(f"cannot build the model artifact, missing: {', '.join(missing)}")
@@ -74,13 +82,14 @@ def artifact_members(
 
 
 def build_artifact(
-    model_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
+    model_dir: str | os.PathLike[str] = DEFAULT_MODEL_DIR,
     out_path: str | os.PathLike[str] = DEFAULT_ARTIFACT,
     code_dir: str | os.PathLike[str] = CODE_DIR,
+    requirements: str | os.PathLike[str] = REQUIREMENTS_PATH,
 ) -> Path:
     """Write the reproducible ``model.tar.gz`` to ``out_path`` (atomically) and return its path."""
     members = artifact_members(model_dir, code_dir)
-    check_versions(model_dir, code_dir)
+    check_versions(model_dir, requirements)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, source in members:
@@ -106,7 +115,9 @@ def build_artifact(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the SageMaker model artifact (model.tar.gz).")
-    parser.add_argument("--model-dir", default=str(DEFAULT_OUT_DIR), help=f"directory holding {MODEL_FILENAME}")
+    parser.add_argument(
+        "--model-dir", default=str(DEFAULT_MODEL_DIR), help=f"directory holding {MODEL_FILENAME}, {METADATA_FILENAME}"
+    )
     parser.add_argument("--out", default=str(DEFAULT_ARTIFACT), help="artifact path to write")
     args = parser.parse_args(argv)
     path = build_artifact(args.model_dir, args.out)

@@ -13,12 +13,10 @@ they stand in for EMR and SageMaker and keep to what those services would do:
   and the ``--output`` folder is copied back after it; the step's stderr goes to the
   cluster's ``LogUri`` as EMR writes it. Spark's progress is printed while it runs.
 - ``terminateCluster.sync``: terminates the moto cluster (idempotent, as EMR is).
-- ``createTransformJob.sync``: loads the packaged model (``model.tar.gz`` from the model's
-  ``ModelDataUrl``) with its ``code/inference.py``, reads every input object under the
-  ``S3Uri`` prefix, splits it on lines into ``MaxPayloadInMB`` mini-batches, calls
-  ``input_fn → predict_fn → output_fn`` on each, joins each prediction to its input row
-  (``JoinSource: Input``, ``AssembleWith: Line``) and writes ``<S3OutputPath>/<object>.out``,
-  where SageMaker writes it.
+- ``createTransformJob.sync``: :mod:`offline.sagemaker_runner` (the real artifact's
+  ``code/inference.py`` in the model environment, one process per instance, fed with the
+  ``MaxPayloadInMB`` mini-batches the container would receive; predictions joined to their
+  input rows in ``<S3OutputPath>/<object>.out``). Its names are re-exported here.
 
 A failure inside a runner reaches the state machine as AWS reports it: a Spark error or a
 model error is ``States.TaskFailed`` with the step's or job's description as the cause (so
@@ -28,35 +26,51 @@ the Catch paths behave as on AWS), an invalid request is the service's exception
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 
 from offline.integrations import TaskContext, TaskFailure
+from offline.sagemaker_runner import (  # the SageMaker side, re-exported for the harness and demo
+    SAGEMAKER_ERROR,
+    SAGEMAKER_TRANSFORM,
+    TransformError,
+    TransformRecord,
+    TransformRunner,
+    score_object,
+    transform_request_problems,
+)
+
+__all__ = [
+    "SAGEMAKER_ERROR",
+    "SAGEMAKER_TRANSFORM",
+    "LocalRunners",
+    "StepRecord",
+    "TransformError",
+    "TransformRecord",
+    "cluster_request_problems",
+    "parse_s3_uri",
+    "score_object",
+    "transform_request_problems",
+]
 
 EMR_CREATE = "arn:aws:states:::elasticmapreduce:createCluster.sync"
 EMR_ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"
 EMR_TERMINATE = "arn:aws:states:::elasticmapreduce:terminateCluster.sync"
-SAGEMAKER_TRANSFORM = "arn:aws:states:::sagemaker:createTransformJob.sync"
 
 EMR_ERROR = "EMR.AmazonElasticMapReduceException"
-SAGEMAKER_ERROR = "SageMaker.AmazonSageMakerException"
 TASK_FAILED = "States.TaskFailed"
 #: Tags every cluster of the pipelines carries (transient_analytics.plan).
 REQUIRED_CLUSTER_TAGS = ("transient-analytics:execution", "transient-analytics:run-id", "transient-analytics:stack")
@@ -83,15 +97,6 @@ class StepRecord:
     output_objects: int = 0
 
 
-@dataclass
-class TransformRecord:
-    job_name: str
-    rows: int = 0
-    mini_batches: int = 0
-    seconds: float = 0.0
-    output_keys: list[str] = field(default_factory=list)
-
-
 class LocalRunners:
     """The four runners, sharing one work folder, one S3 client and a progress callback."""
 
@@ -104,17 +109,21 @@ class LocalRunners:
         spark_master: str = "local[2]",
         heartbeat_seconds: float = 5.0,
         model_data_url: str | None = None,
+        model_python: Path | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.region = region
         self.progress = progress or (lambda line: None)
         self.spark_master = spark_master
         self.heartbeat_seconds = heartbeat_seconds
-        #: Where the transform's model artifact is (AWS::SageMaker::Model ModelDataUrl).
-        self.model_data_url = model_data_url
         self.steps: list[StepRecord] = []
-        self.transforms: list[TransformRecord] = []
         self._lock = threading.Lock()
+        #: ``createTransformJob.sync``; ``model_data_url`` is the model's ModelDataUrl,
+        #: ``model_python`` the model environment's interpreter (default: .venv-model's).
+        self.sagemaker = TransformRunner(
+            work_dir, region=region, progress=self.progress, model_data_url=model_data_url, model_python=model_python
+        )
+        self.transforms: list[TransformRecord] = self.sagemaker.records
         self._counter = 0
 
     # ------------------------------------------------------------------ wiring
@@ -346,109 +355,7 @@ class LocalRunners:
 
     # ------------------------------------------------------------------ SageMaker
     def create_transform_job(self, parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
-        problems = transform_request_problems(parameters)
-        if problems:
-            raise TaskFailure(
-                SAGEMAKER_ERROR, "; ".join(problems) + " (Service: AmazonSageMaker; Error Code: ValidationException)"
-            )
-        job_name = parameters["TransformJobName"]
-        job_arn = f"arn:aws:sagemaker:{self.region}:{context.account_id}:transform-job/{job_name.lower()}"
-        context.submit({"TransformJobArn": job_arn})
-        record = TransformRecord(job_name=job_name)
-        with self._lock:
-            self.transforms.append(record)
-        started = time.monotonic()
-        input_uri = parameters["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
-        output_uri = parameters["TransformOutput"]["S3OutputPath"]
-        try:
-            model = self._load_model(job_name)
-            inference = model["inference"]
-            bucket, prefix = parse_s3_uri(input_uri)
-            keys = self._keys(bucket, prefix)
-            if not keys:
-                raise TransformError(
-                    f'ClientError: No S3 objects found under S3 URL "{input_uri}" given in input data source.'
-                )
-            out_bucket, out_prefix = parse_s3_uri(output_uri)
-            out_prefix = out_prefix if not out_prefix or out_prefix.endswith("/") else out_prefix + "/"
-            max_mb = int(parameters.get("MaxPayloadInMB", 6))
-            for key in keys:
-                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                joined, rows, batches = score_object(inference, model["model"], body, max_mb, key)
-                out_key = out_prefix + key[len(prefix) :].lstrip("/") + ".out"
-                self.s3.put_object(Bucket=out_bucket, Key=out_key, Body=joined)
-                record.rows += rows
-                record.mini_batches += batches
-                record.output_keys.append(f"s3://{out_bucket}/{out_key}")
-                self.progress(f"transform {job_name}: {key} → {rows} rows in {batches} mini-batch(es)")
-        except TransformError as exc:
-            record.seconds = time.monotonic() - started
-            raise TaskFailure(
-                TASK_FAILED,
-                json.dumps({"TransformJobName": job_name, "TransformJobStatus": "Failed", "FailureReason": str(exc)}),
-            ) from None
-        record.seconds = time.monotonic() - started
-        return {
-            "TransformJobName": job_name,
-            "TransformJobStatus": "Completed",
-            "TransformOutput": {"S3OutputPath": output_uri, "AssembleWith": "Line", "Accept": "text/csv"},
-            "TransformInput": parameters["TransformInput"],
-        }
-
-    def _load_model(self, job_name: str) -> dict[str, Any]:
-        if not self.model_data_url:
-            raise TransformError("ClientError: no model artifact is known for this model (ModelDataUrl)")
-        bucket, key = parse_s3_uri(self.model_data_url)
-        try:
-            artifact = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            raise TransformError(f"ClientError: Could not find model data at {self.model_data_url}: {exc}") from None
-        model_dir = Path(tempfile.mkdtemp(prefix=f"{job_name}-model-", dir=self.work_dir))
-        try:
-            with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as tar:
-                tar.extractall(model_dir, filter="data")
-            inference = _import_inference(model_dir / "code" / "inference.py")
-            model = inference.model_fn(str(model_dir))
-        except Exception as exc:
-            raise TransformError(
-                f"AlgorithmError: model_fn failed to load the model: {type(exc).__name__}: {exc}"
-            ) from None
-        return {"inference": inference, "model": model}
-
-
-class TransformError(Exception):
-    """A failure SageMaker would report as the job's FailureReason."""
-
-
-def score_object(
-    inference: ModuleType, model: Any, body: bytes, max_payload_mb: int, key: str
-) -> tuple[bytes, int, int]:
-    """SageMaker's batch path for one object: split, score each mini-batch, join predictions to rows.
-
-    Returns the output object (each input line + ``,`` + its prediction), the rows, the batches.
-    """
-    from model.batching import mini_batches
-
-    out = io.BytesIO()
-    rows = 0
-    batches = mini_batches(body, max_payload_mb)
-    for batch in batches:
-        try:
-            data = inference.input_fn(batch, "text/csv")
-            prediction = inference.predict_fn(data, model)
-            result = inference.output_fn(prediction, "text/csv")
-        except Exception as exc:
-            raise TransformError(f"ClientError: {key}: {type(exc).__name__}: {exc}") from None
-        inputs = [line for line in batch.decode("utf-8").splitlines() if line.strip()]
-        outputs = [
-            line for line in (result if isinstance(result, str) else result.decode()).splitlines() if line.strip()
-        ]
-        if len(inputs) != len(outputs):
-            raise TransformError(f"ClientError: {key}: {len(inputs)} input records but {len(outputs)} predictions")
-        for row, pred in zip(inputs, outputs, strict=True):
-            out.write(f"{row},{pred}\n".encode())
-        rows += len(inputs)
-    return out.getvalue(), rows, len(batches)
+        return self.sagemaker.create_transform_job(parameters, context)
 
 
 def cluster_request_problems(parameters: dict[str, Any], execution_arn: str) -> list[str]:
@@ -482,32 +389,6 @@ def cluster_request_problems(parameters: dict[str, Any], execution_arn: str) -> 
         problems.append(f"Tags lack {', '.join(missing)}")
     elif tags["transient-analytics:execution"] != execution_tag_value(execution_arn):
         problems.append("the execution tag does not name this execution")
-    return problems
-
-
-def transform_request_problems(parameters: dict[str, Any]) -> list[str]:
-    """What SageMaker would reject in a CreateTransformJob request."""
-    from transient_analytics.naming import is_valid_transform_job_name
-
-    problems = []
-    name = str(parameters.get("TransformJobName", ""))
-    if not is_valid_transform_job_name(name):
-        problems.append(f"TransformJobName {name!r} must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}")
-    if not parameters.get("ModelName"):
-        problems.append("ModelName is required")
-    source = parameters.get("TransformInput", {}).get("DataSource", {}).get("S3DataSource", {})
-    if not str(source.get("S3Uri", "")).startswith("s3://"):
-        problems.append("TransformInput.DataSource.S3DataSource.S3Uri must be an s3:// URI")
-    if not str(parameters.get("TransformOutput", {}).get("S3OutputPath", "")).startswith("s3://"):
-        problems.append("TransformOutput.S3OutputPath must be an s3:// URI")
-    if parameters.get("TransformInput", {}).get("SplitType") != "Line":
-        problems.append("the offline runner supports SplitType Line only")
-    if parameters.get("DataProcessing", {}).get("JoinSource") != "Input":
-        problems.append("the offline runner supports DataProcessing.JoinSource Input only")
-    if parameters.get("TransformOutput", {}).get("AssembleWith") != "Line":
-        problems.append("AssembleWith must be Line with JoinSource Input on CSV")
-    if not 0 < int(parameters.get("MaxPayloadInMB", 6)) <= 100:
-        problems.append("MaxPayloadInMB must be between 1 and 100")
     return problems
 
 
@@ -553,12 +434,3 @@ def _last_error_line(stderr: str) -> str:
     own = [line for line in candidates if "csv_to_parquet" in line]
     chosen = (own or candidates or [""])[-1]
     return chosen[:500]
-
-
-def _import_inference(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"inference_{abs(hash(path))}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

@@ -8,7 +8,7 @@ Reads the bucket name from the stack's ``DataBucketName`` output (CloudFormation
 * the Spark job ``jobs/csv_to_parquet.py`` → ``layout.JOB_KEY``;
 * its schema ``jobs/schemas/characters.json`` → ``layout.SCHEMA_KEY``;
 * the model artifact ``model/artifacts/model.tar.gz`` → ``layout.MODEL_KEY`` (trained and
-  packaged first when the file is missing);
+  packaged first, in the model environment, when the file is missing);
 * a generated characters CSV (``--sample-rows``, seed ``--seed``) →
   ``layout.emr_input_prefix(slot) + "characters.csv"``;
 * the abalone batch ``data/abalone/batch.csv`` →
@@ -39,8 +39,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from jobs import generate_characters
-from model.package import DEFAULT_ARTIFACT, build_artifact
-from model.train import train
+from model.env import DEFAULT_ARTIFACT, build_artifact_in_model_env
 from transient_analytics import layout  # layers/shared on PYTHONPATH, as the Makefile sets it
 from transient_analytics.slots import GRIDS
 
@@ -157,10 +156,10 @@ def find_bucket(cloudformation: Any, stack_name: str, output_key: str = BUCKET_O
 
 
 def build_model_artifact(path: Path) -> Path:
-    """Train into the artifact's directory and package: what publish does when it is missing."""
-    LOG.info("model artifact %s missing: training and packaging it", path)
-    train(out_dir=path.parent)
-    return build_artifact(model_dir=path.parent, out_path=path)
+    """Train into the artifact's directory and package, in the model environment: what publish
+    does when it is missing (the serving image's versions; never this environment's)."""
+    LOG.info("model artifact %s missing: training and packaging it in the model environment", path)
+    return build_artifact_in_model_env(path)
 
 
 def plan_uploads(

@@ -1,8 +1,15 @@
 """Shared fixtures for the payload tests: one local SparkSession, one trained model, moto AWS.
 
+Two environments run these tests. The model's own tests (:data:`MODEL_TEST_FILES`: training,
+packaging, the handlers, batching) run in the model environment, the serving image's Python
+and libraries (``make test-model``: ``.venv-model/bin/python -m pytest <those files>``); the
+others (Spark job, publish, the data files) in the development environment. Each
+environment collects only its own files, and says so in the report header.
+
 Expensive things are built once per test session: the SparkSession (``local[2]``, UI off,
 workers on this interpreter) and the abalone model (trained on the full data set, then
-packaged). Nothing here reads outside the repository or the pytest temp directory.
+packaged; from the development environment, trained and packaged in the model environment).
+Nothing here reads outside the repository or the pytest temp directory.
 """
 
 from __future__ import annotations
@@ -15,7 +22,25 @@ from pathlib import Path
 
 import pytest
 
+from model import env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The tests that need the serving image's libraries (the Makefile's MODEL_TESTS).
+MODEL_TEST_FILES = ("test_model_training.py", "test_package.py", "test_inference.py", "test_batching.py")
+IN_MODEL_ENV = env.is_model_env()
+_ALL_FILES = sorted(path.name for path in Path(__file__).parent.glob("test_*.py"))
+collect_ignore = (
+    [name for name in _ALL_FILES if name not in MODEL_TEST_FILES] if IN_MODEL_ENV else list(MODEL_TEST_FILES)
+)
+
+
+def pytest_report_header() -> str:
+    if IN_MODEL_ENV:
+        return "tests/payloads: model environment (the serving image's versions): the model's tests only"
+    return (
+        f"tests/payloads: development environment; {', '.join(MODEL_TEST_FILES)} run in the model "
+        "environment (make test-model)"
+    )
 
 
 #: JVM flags for short test runs: C1-only JIT and the serial GC start and warm up about twice as
@@ -58,7 +83,8 @@ class TrainedModel:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
-    """The abalone model trained once on the full data file (seed 42)."""
+    """The abalone model trained once on the full data file (seed 42), in this process (model env)."""
+    assert IN_MODEL_ENV, "trained_model is for the model environment's tests"
     from model.data import ABALONE_PATH
     from model.train import train
 
@@ -68,10 +94,15 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
 
 
 @pytest.fixture(scope="session")
-def model_artifact(trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_artifact(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``model.tar.gz``: packaged here in the model environment; elsewhere built there (ridge only, quick)."""
+    out = tmp_path_factory.mktemp("artifact") / "model.tar.gz"
+    if not IN_MODEL_ENV:
+        return env.build_artifact_in_model_env(out, candidates=["ridge"])
     from model.package import build_artifact
 
-    return build_artifact(trained_model.model_dir, tmp_path_factory.mktemp("artifact") / "model.tar.gz")
+    trained: TrainedModel = request.getfixturevalue("trained_model")
+    return build_artifact(trained.model_dir, out)
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,18 @@
-"""SageMaker serving handlers: model_fn → input_fn → predict_fn → output_fn."""
+"""SageMaker serving handlers: model_fn → input_fn → predict_fn → output_fn.
+
+Runs in the model environment (``make test-model``): the serving image's versions.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
 import math
+import pickle
+import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +20,9 @@ import sklearn.base
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model import env
 from model.code import inference
-from model.data import BATCH_PATH, FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_VALUES
+from model.data import BATCH_PATH, FEATURE_COLUMNS, SEX_VALUES, feature_matrix
 
 from .conftest import REPO_ROOT, TrainedModel
 
@@ -48,9 +53,18 @@ def test_batch_file_gives_one_finite_prediction_per_row(loaded_model: object) ->
 
 def test_predictions_are_the_pipelines_own_in_request_order(loaded_model: object) -> None:
     frame = pd.read_csv(BATCH_PATH, header=None, names=list(FEATURE_COLUMNS))
-    expected = loaded_model.predict(frame)  # type: ignore[attr-defined]
-    got = np.array([float(v) for v in score(BATCH_PATH.read_bytes(), loaded_model).splitlines()])
-    np.testing.assert_array_equal(got, expected)  # repr() round-trips floats exactly
+    expected = loaded_model.predict(feature_matrix(frame))  # type: ignore[attr-defined]
+    response = score(BATCH_PATH.read_bytes(), loaded_model)
+    got = np.array([float(v) for v in response.splitlines()])
+    assert got.tobytes() == expected.tobytes()  # the text round-trips every float exactly
+    assert response == "".join(f"{value!r}\n" for value in expected.tolist())  # and is repr's text
+
+
+def test_the_fast_parser_is_the_one_that_reads_a_plain_batch() -> None:
+    data = BATCH_PATH.read_bytes()[:-1]
+    fast = inference._parse_fast(data)
+    assert inference._plain(data) and fast is not None
+    assert fast.tobytes() == inference._parse_checked(data.decode()).tobytes()
 
 
 def test_str_and_bytes_bodies_and_crlf_lines_give_the_same_answer(loaded_model: object) -> None:
@@ -78,8 +92,8 @@ def test_csv_is_the_default_response_format(loaded_model: object, accept: str | 
     assert inference.output_fn(prediction, accept) == f"{float(prediction[0])!r}\n"
 
 
-def test_unknown_sex_one_hot_is_never_reached_because_input_rejects_it() -> None:
-    # The encoder ignores unknown categories, but input_fn is the contract: M, F or I only.
+def test_an_unknown_sex_is_rejected_because_it_has_no_code() -> None:
+    # input_fn is the contract: M, F or I only; the model never sees another code.
     with pytest.raises(inference.InputError, match=r"line 1, field 'sex': 'U' is not one of M, F, I"):
         inference.input_fn("U" + ROW[1:], "text/csv")
 
@@ -152,14 +166,19 @@ def test_unsupported_accept_type_is_rejected() -> None:
         inference.output_fn(np.array([1.0]), "application/x-recordio-protobuf")
 
 
-# --------------------------------------------------------------------------- the fast parser agrees with the checked one
+# --------------------------------------------------------------------------- the fast paths agree with the checked ones
 
 _number = st.one_of(
     st.floats(min_value=0, max_value=3, allow_nan=False).map(repr),
     st.integers(min_value=0, max_value=100).map(str),
-    st.sampled_from(["", "abc", "nan", "inf", "-1", "1e-3", "1_0", " 0.5", '"0.5"', "0x1", "1.5.2"]),
+    st.sampled_from(
+        ["", "abc", "nan", "inf", "-1", "-0", "+1", "1e-3", "1E5", "1.", ".5", "1_0", " 0.5", "0.5 ", '"0.5"']
+        + ["0x1", "1.5.2", "١٢", "1e", "e5", "Infinity", "0.1\r", "\ufeff1", "0.1\x00"]
+    ),
 )
-_field_sex = st.one_of(st.sampled_from(SEX_VALUES), st.sampled_from(["", "m", " M", "X", '"F"', "sex"]))
+_field_sex = st.one_of(
+    st.sampled_from(SEX_VALUES), st.sampled_from(["", "m", " M", "M ", "X", '"F"', "sex", "\ufeffM", "I\r", "é"])
+)
 _line = st.builds(
     # sex, seven numbers, sometimes an eighth; then sometimes cut short anywhere
     lambda sex, numbers, extra, cut: ",".join([sex, *numbers, *extra])[:cut],
@@ -168,25 +187,40 @@ _line = st.builds(
     st.lists(_number, max_size=1),
     st.one_of(st.none(), st.integers(min_value=0, max_value=60)),
 )
-_body = st.lists(st.one_of(_line, st.just("")), min_size=1, max_size=6).map(lambda lines: "\n".join(lines))
+_body = st.builds(
+    lambda lines, newline, final: newline.join(lines) + (newline if final else ""),
+    st.lists(st.one_of(_line, _line, _line, st.just(""), st.just(",".join(FEATURE_COLUMNS))), min_size=1, max_size=6),
+    st.sampled_from(["\n", "\n", "\r\n", "\r"]),
+    st.booleans(),
+)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(body=_body)
-def test_fast_parser_never_accepts_what_the_checked_parser_rejects(body: str) -> None:
-    # The pandas fast path may only answer when its answer equals the line-by-line parser's.
+def reference_parse(body: str) -> np.ndarray:
+    """What input_fn must answer: the line-by-line parser's result or its error."""
+    text = body[:-1] if body.endswith("\n") else body
+    if not text:
+        raise inference.InputError("request body is empty: expected at least one CSV line")
+    return inference._parse_checked(text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=_body, as_bytes=st.booleans())
+def test_input_fn_answers_exactly_what_the_checked_parser_answers(body: str, as_bytes: bool) -> None:
+    # The pyarrow path may only answer when its answer is the line-by-line parser's, bit for bit;
+    # otherwise the checked parser answers, with its message naming the line and field.
     try:
-        checked = inference._parse_checked(body)
-    except inference.InputError:
-        checked = None
+        expected: np.ndarray | str = reference_parse(body)
+    except inference.InputError as error:
+        expected = str(error)
     try:
-        fast = inference._parse_fast(body, body.count("\n") + 1)
-    except Exception:
-        fast = None
-    if checked is None:
-        assert fast is None
-    elif fast is not None:
-        pd.testing.assert_frame_equal(fast, checked)
+        got: np.ndarray | str = inference.input_fn(body.encode() if as_bytes else body, "text/csv")
+    except inference.InputError as error:
+        got = str(error)
+    if isinstance(expected, str):
+        assert got == expected
+    else:
+        assert isinstance(got, np.ndarray) and got.dtype == np.float64
+        assert got.shape == expected.shape and got.tobytes() == expected.tobytes()
 
 
 @settings(max_examples=100, deadline=None)
@@ -198,52 +232,133 @@ def test_fast_parser_never_accepts_what_the_checked_parser_rejects(body: str) ->
         ),
         min_size=1,
         max_size=20,
-    )
+    ),
+    crlf=st.booleans(),
 )
-def test_valid_rows_parse_to_exactly_their_values(rows: list[tuple[str, list[float]]]) -> None:
-    body = "".join(f"{sex},{','.join(repr(v) for v in values)}\n" for sex, values in rows)
-    frame = inference.input_fn(body, "text/csv")
-    assert list(frame.columns) == list(FEATURE_COLUMNS)
-    assert frame["sex"].tolist() == [sex for sex, _ in rows]
-    np.testing.assert_array_equal(frame[list(NUMERIC_COLUMNS)].to_numpy(), np.array([v for _, v in rows]))
+def test_valid_rows_parse_on_the_fast_path_to_exactly_their_values(
+    rows: list[tuple[str, list[float]]], crlf: bool
+) -> None:
+    newline = "\r\n" if crlf else "\n"
+    body = "".join(f"{sex},{','.join(repr(v) for v in values)}{newline}" for sex, values in rows)
+    data = body.encode()[:-1]
+    fast = inference._parse_fast(data)
+    assert fast is not None  # plain valid input never needs the slow path
+    matrix = inference.input_fn(body, "text/csv")
+    assert matrix.tobytes() == fast.tobytes()
+    assert matrix[:, 0].tolist() == [inference.SEX_CODES[sex] for sex, _ in rows]
+    assert matrix[:, 1:].tobytes() == np.array([v for _, v in rows], dtype="float64").tobytes()
+
+
+_prediction = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=1, max_value=30),
+    st.integers(min_value=-(10**17), max_value=10**17).map(float),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.999999999999999e-05, 9999999999.999998, 1e10, 10000000000.5, 1e16, 5e-324]),
+    st.floats(min_value=1e9, max_value=1e11),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_prediction, min_size=1, max_size=30))
+def test_csv_output_is_reprs_text_for_any_float(values: list[float]) -> None:
+    array = np.array(values, dtype="float64")
+    assert inference.output_fn(array, "text/csv") == "".join(f"{v!r}\n" for v in array.tolist())
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1e-2, 1.0, 30.0, 1e6, 1e9])
+def test_pyarrows_float_text_is_reprs_on_a_large_sample(scale: float) -> None:
+    # The pyarrow writer is used only where its shortest text is repr's; check that on many values.
+    values = np.random.default_rng(int(scale * 1e4) % 2**32).uniform(scale, scale * 10, 50_000)
+    values = values[values < 1e10]
+    assert inference._arrow_writes_like_repr(values)
+    assert inference._write_fast(values) == "".join(f"{v!r}\n" for v in values.tolist())
 
 
 # --------------------------------------------------------------------------- model_fn
 
 
+def write_card(model_dir: Path, **changes: object) -> None:
+    card = json.loads((model_dir / inference.METADATA_FILENAME).read_text())
+    versions = dict(card["versions"])
+    versions.update(changes.pop("versions", {}))  # type: ignore[call-overload]
+    card.update(changes, versions=versions)
+    (model_dir / inference.METADATA_FILENAME).write_text(json.dumps(card))
+
+
+@pytest.fixture
+def model_copy(trained_model: TrainedModel, tmp_path: Path) -> Path:
+    for name in (inference.MODEL_FILENAME, inference.METADATA_FILENAME):
+        (tmp_path / name).write_bytes((trained_model.model_dir / name).read_bytes())
+    return tmp_path
+
+
 def test_model_fn_loads_the_pipeline_from_the_model_directory(trained_model: TrainedModel) -> None:
     model = inference.model_fn(str(trained_model.model_dir))
-    assert list(model.feature_names_in_) == list(FEATURE_COLUMNS)
+    assert model.n_features_in_ == len(FEATURE_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("versions", "message"),
+    [
+        ({"scikit-learn": "1.6.1"}, "trained with scikit-learn 1.6.1, this container has 1.4.2"),  # issue 10.5
+        ({"numpy": "2.5.5"}, "trained with numpy 2.5.5, this container has 2.1.0"),
+        ({"python": "3.11.7"}, "trained with python 3.11, this container has 3.10"),
+    ],
+)
+def test_model_fn_refuses_other_versions_before_unpickling(
+    model_copy: Path, versions: dict[str, str], message: str
+) -> None:
+    # GIVEN a model recorded as trained with other versions, and a pickle that would not even load
+    write_card(model_copy, versions=versions)
+    (model_copy / inference.MODEL_FILENAME).write_bytes(b"not a pickle")
+    # WHEN the container loads it THEN it refuses with the versions, not with an unpickling error
+    with pytest.raises(inference.ModelMismatchError, match=message):
+        inference.model_fn(str(model_copy))
 
 
 def test_model_fn_refuses_a_pickle_from_another_scikit_learn_version(
-    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained_model: TrainedModel, model_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN the model pickled as if by scikit-learn 0.0.1
-    model = joblib.load(trained_model.model_dir / inference.MODEL_FILENAME)
+    # GIVEN the model pickled as if by scikit-learn 0.0.1 (a model.json that does not say so)
+    model = pickle.loads((trained_model.model_dir / inference.MODEL_FILENAME).read_bytes())
     monkeypatch.setattr(sklearn.base, "__version__", "0.0.1")
-    joblib.dump(model, tmp_path / inference.MODEL_FILENAME)
+    (model_copy / inference.MODEL_FILENAME).write_bytes(pickle.dumps(model))
     monkeypatch.undo()
-    # WHEN the container loads it THEN it refuses, pointing at the requirements pin
-    with pytest.raises(RuntimeError, match="another scikit-learn version.*code/requirements.txt"):
-        inference.model_fn(str(tmp_path))
+    # WHEN the container loads it THEN scikit-learn's own version record is checked too
+    with pytest.raises(inference.ModelMismatchError, match="0.0.1"):
+        inference.model_fn(str(model_copy))
 
 
-def test_model_fn_refuses_a_model_expecting_other_features(tmp_path: Path) -> None:
+def test_model_fn_refuses_an_artifact_without_model_json(model_copy: Path) -> None:
+    (model_copy / inference.METADATA_FILENAME).unlink()
+    with pytest.raises(inference.ModelMismatchError, match="model.json missing"):
+        inference.model_fn(str(model_copy))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"features": ["a", "b"]}, {"sex_codes": {"M": 0.0, "F": 1.0, "I": 2.0}}, {"format": 2}],
+    ids=["other-features", "other-sex-codes", "other-format"],
+)
+def test_model_fn_refuses_a_model_expecting_another_input(model_copy: Path, changes: dict[str, object]) -> None:
+    write_card(model_copy, **changes)
+    with pytest.raises(inference.ModelMismatchError, match="expects features|expected format"):
+        inference.model_fn(str(model_copy))
+
+
+def test_model_fn_refuses_a_model_of_another_width(model_copy: Path) -> None:
     from sklearn.linear_model import LinearRegression
 
-    joblib.dump(
-        LinearRegression().fit(pd.DataFrame({"a": [0.0, 1.0]}), [0.0, 1.0]), tmp_path / inference.MODEL_FILENAME
-    )
-    with pytest.raises(RuntimeError, match=r"expects features \['a'\]"):
-        inference.model_fn(str(tmp_path))
+    (model_copy / inference.MODEL_FILENAME).write_bytes(pickle.dumps(LinearRegression().fit([[0.0], [1.0]], [0, 1])))
+    with pytest.raises(inference.ModelMismatchError, match="not a fitted model of 8 features"):
+        inference.model_fn(str(model_copy))
 
 
 # --------------------------------------------------------------------------- the file itself
 
 
-def test_inference_module_is_self_contained_and_valid_python_3_10() -> None:
-    # The container runs Python 3.10 and has only code/ and its requirements, not this project.
+def test_inference_module_is_self_contained_valid_python_3_10_and_uses_only_the_images_libraries() -> None:
+    # The container runs Python 3.10 and has only code/ and the image's libraries, not this project.
     tree = ast.parse((REPO_ROOT / "model" / "code" / "inference.py").read_text(), feature_version=(3, 10))
     imported = {
         (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name.split(".")[0]
@@ -251,10 +366,40 @@ def test_inference_module_is_self_contained_and_valid_python_3_10() -> None:
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    assert imported - set(sys.stdlib_module_names) == {"joblib", "numpy", "pandas"}
+    assert imported - set(sys.stdlib_module_names) == {"numpy", "pyarrow", "sklearn"}
+    assert {"numpy", "pyarrow", "scikit-learn"} <= set(env.image_pins())
+
+
+def test_serving_never_imports_pandas(trained_model: TrainedModel) -> None:
+    # pandas costs 0.3 s of cold start: neither the handlers nor the shipped model may import it.
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import inference\n"
+        "m = inference.model_fn(sys.argv[2])\n"
+        "inference.output_fn(inference.predict_fn(inference.input_fn(open(sys.argv[3], 'rb').read(), 'text/csv'), m), 'text/csv')\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            script,
+            str(REPO_ROOT / "model" / "code"),
+            str(trained_model.model_dir),
+            str(BATCH_PATH),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False"
 
 
 def test_inference_constants_match_the_training_columns() -> None:
-    assert inference.FEATURE_COLUMNS == FEATURE_COLUMNS
-    assert inference.NUMERIC_COLUMNS == NUMERIC_COLUMNS
-    assert inference.SEX_VALUES == SEX_VALUES
+    from model import data
+
+    assert inference.FEATURE_COLUMNS == data.FEATURE_COLUMNS
+    assert inference.SEX_VALUES == data.SEX_VALUES
+    assert sorted(inference.SEX_CODES) == sorted(inference.SEX_VALUES)

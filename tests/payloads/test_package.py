@@ -1,109 +1,187 @@
-"""The model.tar.gz artifact: the layout the SageMaker scikit-learn container loads."""
+"""The model.tar.gz artifact: the layout the SageMaker scikit-learn container loads, with its versions.
+
+Runs in the model environment (``make test-model``). The failure of issue 10.5 (a model
+pickled by one scikit-learn, unpickled by the image's other one) is made impossible three
+ways, each tested here: this environment *is* the image's versions; packaging refuses a
+model recorded with any other; ``model_fn`` refuses, before unpickling, a container whose
+versions differ from the recorded ones.
+"""
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import io
 import json
+import platform
 import subprocess
 import sys
 import tarfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
-import sklearn
 
+from model import env
 from model.code import inference
 from model.data import BATCH_PATH
-from model.package import CODE_DIR, build_artifact, pinned_version
+from model.package import CODE_DIR, build_artifact, check_versions
 
-from .conftest import REPO_ROOT, TrainedModel
+from .conftest import TrainedModel
+
+MEMBERS = ["model.pkl", "model.json", "code/inference.py"]
+#: What aws/sagemaker-scikit-learn-container's docker/1.4-2/base/Dockerfile.cpu installs exactly
+#: (`uv pip install numpy==2.1.0 scikit-learn==1.4.2 pyarrow==17.0.0`, Python 3.10): the record
+#: requirements-model.txt must agree with.
+DOCKERFILE_PINS = {"numpy": "2.1.0", "scikit-learn": "1.4.2", "pyarrow": "17.0.0"}
+DOCKERFILE_PYTHON = "3.10"
+
+# The container's view: only code/ on sys.path, the artifact's handlers called as the server calls them.
+_SERVE_AS_THE_CONTAINER = """
+import importlib.util, json, sys
+from importlib import metadata
+sys.path.insert(0, sys.argv[1] + "/code")
+import inference
+model = inference.model_fn(sys.argv[1])
+body = open(sys.argv[2], "rb").read()
+response = inference.output_fn(inference.predict_fn(inference.input_fn(body, "text/csv"), model), "text/csv")
+names = json.loads(sys.argv[3])
+print(json.dumps({
+    "response": response,
+    "python": sys.version.split()[0],
+    "versions": {name: metadata.version(name) for name in names},
+    "pandas_imported": "pandas" in sys.modules,
+    "project_importable": any(importlib.util.find_spec(name) for name in ("model", "offline", "tools")),
+}))
+"""
 
 
-def test_artifact_holds_exactly_the_model_and_the_serving_code(
+def extract(artifact: Path, into: Path) -> Path:
+    with tarfile.open(artifact) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def test_requirements_model_pins_exactly_what_the_image_dockerfile_installs() -> None:
+    pins = env.image_pins()
+    assert {name: pins[name] for name in DOCKERFILE_PINS} == DOCKERFILE_PINS
+    assert env.image_python() == DOCKERFILE_PYTHON
+    assert pins["pandas"] == "2.3.2"  # the image's requirements.txt pin since 2026-01-22
+    assert "pytest" not in pins and "hypothesis" not in pins  # test tooling is not the image's
+
+
+def test_this_environment_has_exactly_the_images_python_and_libraries() -> None:
+    assert env.mismatches() == []
+    assert ".".join(platform.python_version_tuple()[:2]) == DOCKERFILE_PYTHON
+    assert {name: metadata.version(name) for name in env.image_pins()} == env.image_pins()
+
+
+def test_artifact_holds_exactly_the_model_its_record_and_the_serving_code(
     model_artifact: Path, trained_model: TrainedModel
 ) -> None:
     with tarfile.open(model_artifact) as tar:
         members = tar.getmembers()
-        assert [m.name for m in members] == ["model.joblib", "code/inference.py", "code/requirements.txt"]
+        assert [m.name for m in members] == MEMBERS  # no code/requirements.txt: nothing to install
         assert all(m.isfile() and m.mtime == 0 and m.mode == 0o644 and m.uid == 0 for m in members)
         contents = {m.name: tar.extractfile(m).read() for m in members}  # type: ignore[union-attr]
-    assert contents["model.joblib"] == (trained_model.model_dir / "model.joblib").read_bytes()
+    assert contents["model.pkl"] == (trained_model.model_dir / "model.pkl").read_bytes()
+    assert contents["model.json"] == (trained_model.model_dir / "model.json").read_bytes()
     assert contents["code/inference.py"] == (CODE_DIR / "inference.py").read_bytes()
-    assert contents["code/requirements.txt"] == (CODE_DIR / "requirements.txt").read_bytes()
 
 
 def test_artifact_bytes_are_reproducible(model_artifact: Path, trained_model: TrainedModel, tmp_path: Path) -> None:
     again = build_artifact(trained_model.model_dir, tmp_path / "again.tar.gz")
     assert again.read_bytes() == model_artifact.read_bytes()
     with gzip.open(again) as stream, tarfile.open(fileobj=io.BytesIO(stream.read())) as tar:
-        assert len(tar.getnames()) == 3  # a valid gzip'd tar
+        assert tar.getnames() == MEMBERS  # a valid gzip'd tar
     assert again.read_bytes()[4:8] == b"\x00\x00\x00\x00"  # no timestamp in the gzip header
 
 
-def test_extracted_artifact_serves_like_the_container(
+def test_the_artifact_loads_and_predicts_with_exactly_the_images_versions(
     model_artifact: Path, tmp_path: Path, loaded_model: object
 ) -> None:
     # GIVEN the artifact extracted as SageMaker does into /opt/ml/model
-    model_dir = tmp_path / "opt-ml-model"
-    with tarfile.open(model_artifact) as tar:
-        tar.extractall(model_dir, filter="data")
-    # AND code/inference.py imported from there as a top-level module (SAGEMAKER_PROGRAM)
-    spec = importlib.util.spec_from_file_location("inference", model_dir / "code" / "inference.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    # WHEN the handlers score the batch file
-    model = module.model_fn(str(model_dir))
+    model_dir = extract(model_artifact, tmp_path / "opt-ml-model")
+    # WHEN a fresh, isolated interpreter of this environment (the image's versions, nothing of
+    # this project on sys.path) imports code/inference.py and scores the batch file
+    pins = env.image_pins()
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", _SERVE_AS_THE_CONTAINER, str(model_dir), str(BATCH_PATH), json.dumps(list(pins))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    served = json.loads(completed.stdout)
+    # THEN it ran with exactly the image's libraries and Python
+    assert served["versions"] == pins
+    assert ".".join(served["python"].split(".")[:2]) == env.image_python()
+    assert not served["project_importable"]
+    # AND it answers what the in-repo handlers answer, without importing pandas
     body = BATCH_PATH.read_bytes()
-    response = module.output_fn(module.predict_fn(module.input_fn(body, "text/csv"), model), "text/csv")
-    # THEN the answer is the one the in-repo handlers give
     expected = inference.output_fn(inference.predict_fn(inference.input_fn(body, "text/csv"), loaded_model), "text/csv")
-    assert response == expected
+    assert served["response"] == expected
+    assert len(expected.splitlines()) == body.count(b"\n")
+    assert served["pandas_imported"] is False
 
 
 def test_model_pickle_loads_without_this_project_or_pandas(trained_model: TrainedModel, tmp_path: Path) -> None:
     # Only scikit-learn classes are pickled: loading needs neither `model` nor `pandas`.
     script = (
-        "import sys; sys.modules['pandas'] = None; sys.modules['model'] = None\n"
-        "import joblib\n"
-        f"m = joblib.load({str(trained_model.model_dir / 'model.joblib')!r})\n"
+        "import sys, pickle; sys.modules['pandas'] = None; sys.modules['model'] = None\n"
+        f"m = pickle.load(open({str(trained_model.model_dir / 'model.pkl')!r}, 'rb'))\n"
         "print(type(m).__module__, type(m).__name__)\n"
     )
     completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "sklearn.pipeline Pipeline"
 
 
-def test_requirements_pin_the_training_scikit_learn_version() -> None:
-    # The container must unpickle with the version that trained: the pin follows requirements-dev.txt.
-    pinned = pinned_version(CODE_DIR / "requirements.txt", "scikit-learn")
-    assert pinned == sklearn.__version__
-    assert pinned == pinned_version(REPO_ROOT / "requirements-dev.txt", "scikit-learn")
-    import joblib
+def copy_model(trained: TrainedModel, into: Path, **versions: str) -> Path:
+    """The trained model in ``into``, its model.json recording ``versions`` instead (``scikit_learn=``…)."""
+    into.mkdir()
+    (into / "model.pkl").write_bytes((trained.model_dir / "model.pkl").read_bytes())
+    card = json.loads((trained.model_dir / "model.json").read_text())
+    card["versions"].update({name.replace("_", "-"): value for name, value in versions.items()})
+    (into / "model.json").write_text(json.dumps(card))
+    return into
 
-    assert pinned_version(CODE_DIR / "requirements.txt", "joblib") == joblib.__version__
 
-
-def test_packaging_refuses_a_model_trained_with_another_scikit_learn(
-    trained_model: TrainedModel, tmp_path: Path
+@pytest.mark.parametrize(
+    ("versions", "problem"),
+    [
+        ({"scikit_learn": "1.6.1"}, "scikit-learn 1.6.1 (image: 1.4.2)"),  # issue 10.5: the dev env's version
+        ({"numpy": "2.5.5"}, "numpy 2.5.5 (image: 2.1.0)"),
+        ({"python": "3.13.0"}, "python 3.13 (image: 3.10)"),
+        ({"pandas": "3.1.1"}, "pandas 3.1.1 (image: 2.3.2)"),
+    ],
+)
+def test_packaging_refuses_a_model_trained_with_anything_but_the_images_versions(
+    trained_model: TrainedModel, tmp_path: Path, versions: dict[str, str], problem: str
 ) -> None:
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "model.joblib").write_bytes((trained_model.model_dir / "model.joblib").read_bytes())
-    metrics = json.loads((trained_model.model_dir / "metrics.json").read_text())
-    metrics["versions"]["scikit-learn"] = "0.0.1"
-    (model_dir / "metrics.json").write_text(json.dumps(metrics))
-    with pytest.raises(ValueError, match="trained with scikit-learn 0.0.1 but code/requirements.txt pins"):
+    model_dir = copy_model(trained_model, tmp_path / "model", **versions)
+    with pytest.raises(ValueError, match="the model was trained with") as error:
         build_artifact(model_dir, tmp_path / "model.tar.gz")
+    assert problem in str(error.value) and "make model" in str(error.value)
     assert not (tmp_path / "model.tar.gz").exists()
 
 
+def test_packaging_refuses_a_record_without_the_pickles_library_versions(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    model_dir = copy_model(trained_model, tmp_path / "model")
+    card = json.loads((model_dir / "model.json").read_text())
+    del card["versions"]["scikit-learn"]
+    (model_dir / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=r"scikit-learn None \(image: 1.4.2\)"):
+        check_versions(model_dir)
+
+
 def test_packaging_without_a_model_names_what_is_missing(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="model.joblib"):
+    with pytest.raises(FileNotFoundError, match="model.pkl"):
         build_artifact(tmp_path, tmp_path / "model.tar.gz")
 
 
@@ -113,5 +191,5 @@ def test_package_command_line_writes_the_artifact(trained_model: TrainedModel, t
     out = tmp_path / "cli.tar.gz"
     assert main(["--model-dir", str(trained_model.model_dir), "--out", str(out)]) == 0
     with tarfile.open(out) as tar:
-        assert tar.getnames() == ["model.joblib", "code/inference.py", "code/requirements.txt"]
+        assert tar.getnames() == MEMBERS
     assert out.read_bytes()[:2] == b"\x1f\x8b"  # gzip magic

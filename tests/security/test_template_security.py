@@ -30,6 +30,13 @@ def _walk(node: Any, path: str = ""):
             yield from _walk(value, f"{path}[{index}]")
 
 
+# ------------------------------------------------------------------ network
+def test_the_model_container_runs_with_network_isolation(template: dict[str, Any]) -> None:
+    # The artifact installs nothing at start-up (no code/requirements.txt), so the container needs no network.
+    models = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::SageMaker::Model"}
+    assert models and all(r["Properties"].get("EnableNetworkIsolation") is True for r in models.values()), models
+
+
 # ------------------------------------------------------------------ secrets
 @pytest.mark.parametrize("path", [TEMPLATE, SNAPSHOT, SAMCONFIG], ids=lambda p: p.name)
 def test_no_aws_access_key_secret_key_or_private_key_is_written_in(path) -> None:

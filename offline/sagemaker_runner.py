@@ -1,0 +1,371 @@
+"""The local runner behind ``createTransformJob.sync``: SageMaker batch transform, done here.
+
+What SageMaker does for a job, this runner does on this machine, with the real artifact
+and the serving image's libraries:
+
+- checks the request as SageMaker would (:func:`transform_request_problems`);
+- fetches the model's ``model.tar.gz`` (the model's ``ModelDataUrl``) and extracts it, as
+  into ``/opt/ml/model``;
+- starts one *instance* per ``TransformResources.InstanceCount``: a separate process in the
+  model environment (``.venv-model``, :mod:`offline.transform_worker`) that imports the
+  artifact's ``code/inference.py`` and runs ``model_fn`` once;
+- distributes the input objects under ``S3Uri`` among the instances (object ``i`` to
+  instance ``i mod InstanceCount``), splits each object on lines into ``MaxPayloadInMB``
+  mini-batches (:mod:`model.batching`), sends each to its instance's
+  ``input_fn → predict_fn → output_fn`` and joins every prediction to its input row
+  (``JoinSource: Input``, ``AssembleWith: Line``) into ``<S3OutputPath>/<object>.out``.
+
+A failure reaches the state machine as SageMaker reports it: an invalid request is
+``SageMaker.AmazonSageMakerException``; a model that does not load, a request the handlers
+reject or an instance that dies is ``States.TaskFailed`` with the job's description
+(``FailureReason`` ``AlgorithmError: …`` or ``ClientError: …``) as the cause. The worker
+processes get no network and nothing of this project but the artifact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+
+from model.batching import mini_batches
+from model.env import model_python
+from offline.integrations import TaskContext, TaskFailure
+from offline.transform_worker import BATCH, ERROR, OK, READY, read_frame, write_frame
+
+SAGEMAKER_TRANSFORM = "arn:aws:states:::sagemaker:createTransformJob.sync"
+SAGEMAKER_ERROR = "SageMaker.AmazonSageMakerException"
+TASK_FAILED = "States.TaskFailed"
+WORKER_SCRIPT = Path(__file__).resolve().parent / "transform_worker.py"
+_S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
+
+
+@dataclass
+class TransformRecord:
+    job_name: str
+    rows: int = 0
+    mini_batches: int = 0
+    seconds: float = 0.0
+    instances: int = 0
+    output_keys: list[str] = field(default_factory=list)
+
+
+class TransformError(Exception):
+    """A failure SageMaker would report as the job's FailureReason."""
+
+
+class ModelInstance:
+    """One serving container: a worker process in the model environment holding the loaded model."""
+
+    def __init__(self, model_dir: Path, log_path: Path, *, python: Path | None = None) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [str(python or model_python()), "-I", str(WORKER_SCRIPT), str(model_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"},
+        )
+
+    def wait_ready(self) -> None:
+        """Block until ``model_fn`` has run; TransformError (AlgorithmError) if it failed."""
+        kind, payload = self._receive()
+        if kind == ERROR:
+            raise TransformError(f"AlgorithmError: model_fn failed to load the model: {payload.decode()}")
+        if kind != READY:
+            raise TransformError(f"AlgorithmError: the model container answered {kind!r} instead of ready")
+
+    def invoke(self, batch: bytes) -> bytes:
+        """One mini-batch through the handlers; TransformError (ClientError) with the handler's error."""
+        stdin = self._stdin()
+        try:
+            write_frame(stdin, BATCH, batch)
+        except (BrokenPipeError, OSError):
+            raise TransformError(self._died()) from None
+        kind, payload = self._receive()
+        if kind == ERROR:
+            raise TransformError(f"ClientError: {payload.decode()}")
+        if kind != OK:
+            raise TransformError(f"AlgorithmError: the model container answered {kind!r} to a request")
+        return payload
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the worker (stdin closed: it exits 0); kill it if it does not."""
+        if self.process.stdin and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):  # a dead worker: its pipe is broken
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._close_streams()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        if self.process.stdout:
+            self.process.stdout.close()
+        self._log.close()
+
+    def _stdin(self) -> IO[bytes]:
+        assert self.process.stdin is not None
+        return self.process.stdin
+
+    def _receive(self) -> tuple[bytes, bytes]:
+        assert self.process.stdout is not None
+        try:
+            frame = read_frame(self.process.stdout)
+        except (EOFError, OSError, ValueError):
+            frame = None
+        if frame is None:
+            raise TransformError(self._died())
+        return frame
+
+    def _died(self) -> str:
+        try:
+            code = self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._log.flush()
+        tail = " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-5:])
+        return f"AlgorithmError: the model container exited (code {code}): {tail or 'no output'}"
+
+
+class TransformRunner:
+    """Runs ``createTransformJob.sync`` requests; ``records`` says what each job did."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        region: str = "us-east-1",
+        progress: Callable[[str], None] | None = None,
+        model_data_url: str | None = None,
+        model_python: Path | None = None,
+    ) -> None:
+        self.work_dir = work_dir
+        self.region = region
+        self.progress = progress or (lambda line: None)
+        #: Where the transform's model artifact is (AWS::SageMaker::Model ModelDataUrl).
+        self.model_data_url = model_data_url
+        self.model_python = model_python
+        self.records: list[TransformRecord] = []
+        self._lock = threading.Lock()
+
+    @cached_property
+    def s3(self) -> Any:
+        return boto3.client("s3", region_name=self.region)
+
+    def create_transform_job(self, parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+        problems = transform_request_problems(parameters)
+        if problems:
+            raise TaskFailure(
+                SAGEMAKER_ERROR, "; ".join(problems) + " (Service: AmazonSageMaker; Error Code: ValidationException)"
+            )
+        job_name = parameters["TransformJobName"]
+        job_arn = f"arn:aws:sagemaker:{self.region}:{context.account_id}:transform-job/{job_name.lower()}"
+        context.submit({"TransformJobArn": job_arn})
+        record = TransformRecord(job_name=job_name, instances=int(parameters["TransformResources"]["InstanceCount"]))
+        with self._lock:
+            self.records.append(record)
+        started = time.monotonic()
+        try:
+            self._run(parameters, record, context)
+        except TransformError as exc:
+            self.progress(f"transform {job_name} FAILED: {exc}")
+            raise TaskFailure(
+                TASK_FAILED,
+                json.dumps({"TransformJobName": job_name, "TransformJobStatus": "Failed", "FailureReason": str(exc)}),
+            ) from None
+        finally:
+            record.seconds = time.monotonic() - started
+        return {
+            "TransformJobName": job_name,
+            "TransformJobStatus": "Completed",
+            "TransformOutput": {
+                "S3OutputPath": parameters["TransformOutput"]["S3OutputPath"],
+                "AssembleWith": "Line",
+                "Accept": "text/csv",
+            },
+            "TransformInput": parameters["TransformInput"],
+        }
+
+    def _run(self, parameters: dict[str, Any], record: TransformRecord, context: TaskContext) -> None:
+        input_uri = parameters["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        bucket, prefix = _split(input_uri)
+        keys = self._keys(bucket, prefix)
+        if not keys:
+            raise TransformError(
+                f'ClientError: No S3 objects found under S3 URL "{input_uri}" given in input data source.'
+            )
+        model_dir = self._extract_model(record.job_name)
+        out_bucket, out_prefix = _split(parameters["TransformOutput"]["S3OutputPath"])
+        out_prefix = out_prefix if not out_prefix or out_prefix.endswith("/") else out_prefix + "/"
+        max_mb = int(parameters.get("MaxPayloadInMB", 6))
+        python = self.model_python or model_python()  # before any instance starts: a missing env names its fix
+        instances = [
+            ModelInstance(model_dir, model_dir.parent / f"{record.job_name}-instance-{i + 1}.log", python=python)
+            for i in range(record.instances)
+        ]
+        failures: list[TransformError] = []
+        stop = threading.Event()
+
+        def serve(index: int, instance: ModelInstance) -> None:
+            try:
+                instance.wait_ready()
+                for key in keys[index :: len(instances)]:
+                    if stop.is_set() or context.cancelled():
+                        return
+                    body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                    joined, rows, batches = score_object(instance.invoke, body, max_mb, key, stop=stop)
+                    out_key = out_prefix + key[len(prefix) :].lstrip("/") + ".out"
+                    self.s3.put_object(Bucket=out_bucket, Key=out_key, Body=joined)
+                    with self._lock:
+                        record.rows += rows
+                        record.mini_batches += batches
+                        record.output_keys.append(f"s3://{out_bucket}/{out_key}")
+                    self.progress(
+                        f"transform {record.job_name} #{index + 1}: {key} → {rows} rows, {batches} mini-batch(es)"
+                    )
+            except TransformError as exc:
+                with self._lock:
+                    failures.append(exc)
+                stop.set()
+            except Exception as exc:  # S3 or the runner itself: the job must not end "Completed" short of output
+                with self._lock:
+                    failures.append(TransformError(f"InternalServerError: {type(exc).__name__}: {exc}"))
+                stop.set()
+
+        threads = [threading.Thread(target=serve, args=(i, inst), daemon=True) for i, inst in enumerate(instances)]
+        try:
+            for thread in threads:
+                thread.start()
+            while any(thread.is_alive() for thread in threads):
+                if context.cancelled() or stop.is_set():
+                    for instance in instances:  # a stopped execution or a failed instance ends the job
+                        instance.kill()
+                for thread in threads:
+                    thread.join(0.2)
+        finally:
+            for instance in instances:
+                instance.close()
+        if context.cancelled():
+            raise TransformError("Stopped: the execution was stopped")
+        if failures:
+            raise failures[0]  # the first: later ones are instances ended because of it
+        record.output_keys.sort()
+
+    def _extract_model(self, job_name: str) -> Path:
+        if not self.model_data_url:
+            raise TransformError("ClientError: no model artifact is known for this model (ModelDataUrl)")
+        bucket, key = _split(self.model_data_url)
+        try:
+            artifact = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            raise TransformError(f"ClientError: Could not find model data at {self.model_data_url}: {exc}") from None
+        model_dir = Path(tempfile.mkdtemp(prefix=f"{job_name}-model-", dir=self.work_dir)) / "model"
+        try:
+            with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as tar:
+                tar.extractall(model_dir, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise TransformError(f"ClientError: {self.model_data_url} is not a gzip'd tar archive: {exc}") from None
+        return model_dir
+
+    def _keys(self, bucket: str, prefix: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/"))
+
+
+def score_object(
+    invoke: Callable[[bytes], bytes],
+    body: bytes,
+    max_payload_mb: int,
+    key: str,
+    *,
+    stop: threading.Event | None = None,
+) -> tuple[bytes, int, int]:
+    """SageMaker's batch path for one object: split, score each mini-batch, join predictions to rows.
+
+    ``invoke`` sends one mini-batch to an instance and returns its ``text/csv`` response.
+    Returns the output object (each input line + ``,`` + its prediction), the rows, the batches.
+    """
+    out = io.BytesIO()
+    rows = 0
+    batches = mini_batches(body, max_payload_mb)
+    for batch in batches:
+        if stop is not None and stop.is_set():
+            break
+        try:
+            response = invoke(batch)
+        except TransformError as exc:
+            raise TransformError(_name_object(str(exc), key)) from None
+        inputs = [line for line in batch.splitlines() if line.strip()]
+        outputs = [line for line in response.splitlines() if line.strip()]
+        if len(inputs) != len(outputs):
+            raise TransformError(f"ClientError: {key}: {len(inputs)} input records but {len(outputs)} predictions")
+        out.write(b"".join(row + b"," + prediction + b"\n" for row, prediction in zip(inputs, outputs, strict=True)))
+        rows += len(inputs)
+    return out.getvalue(), rows, len(batches)
+
+
+def _name_object(reason: str, key: str) -> str:
+    """``ClientError: X`` → ``ClientError: <key>: X`` (which object the failed request came from)."""
+    kind, _, detail = reason.partition(": ")
+    return f"{kind}: {key}: {detail}" if kind == "ClientError" else reason
+
+
+def transform_request_problems(parameters: dict[str, Any]) -> list[str]:
+    """What SageMaker would reject in a CreateTransformJob request."""
+    from transient_analytics.naming import is_valid_transform_job_name
+
+    problems = []
+    name = str(parameters.get("TransformJobName", ""))
+    if not is_valid_transform_job_name(name):
+        problems.append(f"TransformJobName {name!r} must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}")
+    if not parameters.get("ModelName"):
+        problems.append("ModelName is required")
+    source = parameters.get("TransformInput", {}).get("DataSource", {}).get("S3DataSource", {})
+    if not str(source.get("S3Uri", "")).startswith("s3://"):
+        problems.append("TransformInput.DataSource.S3DataSource.S3Uri must be an s3:// URI")
+    if not str(parameters.get("TransformOutput", {}).get("S3OutputPath", "")).startswith("s3://"):
+        problems.append("TransformOutput.S3OutputPath must be an s3:// URI")
+    if parameters.get("TransformInput", {}).get("SplitType") != "Line":
+        problems.append("the offline runner supports SplitType Line only")
+    if parameters.get("DataProcessing", {}).get("JoinSource") != "Input":
+        problems.append("the offline runner supports DataProcessing.JoinSource Input only")
+    if parameters.get("TransformOutput", {}).get("AssembleWith") != "Line":
+        problems.append("AssembleWith must be Line with JoinSource Input on CSV")
+    if not 0 < int(parameters.get("MaxPayloadInMB", 6)) <= 100:
+        problems.append("MaxPayloadInMB must be between 1 and 100")
+    resources = parameters.get("TransformResources", {})
+    count = resources.get("InstanceCount")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        problems.append(f"TransformResources.InstanceCount must be an integer >= 1, got {count!r}")
+    if not resources.get("InstanceType"):
+        problems.append("TransformResources.InstanceType is required")
+    return problems
+
+
+def _split(uri: str) -> tuple[str, str]:
+    match = _S3_URI.match(uri)
+    if not match:
+        raise TransformError(f"ClientError: not an s3:// URI: {uri!r}")
+    return match.group(1), match.group(2)
