@@ -36,7 +36,9 @@ import pyarrow.parquet as pq
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.picture import render_svg, visits_from_history
 from offline.runners import LocalRunners, parse_s3_uri
+from offline.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
 from tools.publish import execute, plan_uploads
+from transient_analytics import layout
 from transient_analytics.ledger_store import SlotLedger
 from transient_analytics.slots import GRIDS, slot_id
 
@@ -72,6 +74,8 @@ class DemoReport:
     clusters: list[tuple[str, str, str]]  # id, name, final state
     #: pipeline, slot, state, rows written, run id: the slot ledger after the runs.
     ledger: list[tuple[str, str, str, int | None, str]]
+    #: The README's sample query (Athena's text), its day, and its result on this run's output (DuckDB).
+    sample_query: tuple[str, str, str]
     setup_seconds: float
     total_seconds: float
     function_logs: Path | None = None
@@ -255,11 +259,17 @@ class Demo:
             ]
             for workflow in workflows:
                 self._collect_objects(workflow, s3)
+            mirror = self.out_dir / "bucket"
+            mirror_prefix(s3, bucket, layout.EMR_OUTPUT_ROOT + "/", mirror)
+            column = parameters.get("PartitionColumn", layout.DEFAULT_PARTITION_COLUMN)
+            query = sample_query(database_name(harness.stack.stack_name), column)
+            result = run_sample_query(mirror, f"{slot:%Y-%m-%d}", column=column, stack_name=harness.stack.stack_name)
         return DemoReport(
             slot=slot_id(slot),
             workflows=workflows,
             clusters=clusters,
             ledger=slots,
+            sample_query=(query, f"{slot:%Y-%m-%d}", format_result(result, column)),
             setup_seconds=setup_seconds,
             total_seconds=time.monotonic() - started,
             function_logs=self.out_dir / "function-logs.jsonl",
@@ -351,6 +361,21 @@ def render_report(report: DemoReport) -> str:
     lines += [
         f"| {p} | {slot} | {state} | {'-' if rows is None else f'{rows:,}'} | {run} |"
         for p, slot, state, rows, run in report.ledger
+    ]
+    query, day, result = report.sample_query
+    lines += [
+        "",
+        "## The sample query on this output",
+        "",
+        f"Athena's text (stack output SampleQuery), run here with DuckDB over the bucket's curated/ layout, day {day}:",
+        "",
+        "```sql",
+        query,
+        "```",
+        "",
+        "```",
+        result,
+        "```",
     ]
     lines += ["", "## EMR clusters", "", "| cluster | name | final state |", "|---|---|---|"]
     lines += [f"| {cid} | {name} | {state} |" for cid, name, state in report.clusters]

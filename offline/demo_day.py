@@ -38,6 +38,7 @@ from offline.integrations import TaskContext
 from offline.runners import LocalRunners
 from offline.simulated_step import ADD_STEP, SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
+from transient_analytics import asl_contract as asl
 from transient_analytics import layout
 from transient_analytics.history import facts_from_history
 from transient_analytics.ledger_store import SlotLedger
@@ -237,13 +238,13 @@ def _line(result: ExecutionResult, tick: datetime, landed: list[str], note: str)
         landed,
         claimed,
         outcome,
-        "CreateCluster" in result.states_entered,
+        asl.CREATE_CLUSTER in result.states_entered,
         "; ".join(x for x in (note, extra) if x),
     )
 
 
 def _account(report: DayReport, result: ExecutionResult, rows: int) -> None:
-    if "CreateCluster" not in result.states_entered:
+    if asl.CREATE_CLUSTER not in result.states_entered:
         return
     report.clusters += 1
     if not _plan(result).get("slots"):

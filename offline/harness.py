@@ -7,7 +7,7 @@
         result = h.run("EmrPipelineStateMachine", {"scheduled_time": "2026-11-25T20:15:00Z"},
                        test_case="HappyPath")
         assert result.status == "SUCCEEDED"
-        assert result.states_entered[:2] == ["PrepareRun", "SkipIfAnotherRunIsActive"]
+        assert result.states_entered[:2] == ["PrepareRun", "HasWork"]
 
 On entry it starts moto (Step Functions execution enabled, Lambda without Docker), installs
 the engine bridges (:mod:`offline.engine`), and creates from ``template.yaml`` what the

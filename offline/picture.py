@@ -31,13 +31,22 @@ class Edge:
     label: str = ""
 
 
+def choice_label(choice: dict[str, Any]) -> str:
+    """``Variable op value``: what the rule tests, e.g. ``$.plan.work == false``."""
+    ops = {"BooleanEquals": "==", "StringEquals": "==", "NumericGreaterThan": ">", "NumericEquals": "=="}
+    for key, op in ops.items():
+        if key in choice:
+            return f"{choice.get('Variable', '?')} {op} {json.dumps(choice[key])}"
+    return "choice"
+
+
 def edges(definition: dict[str, Any]) -> list[Edge]:
     found = []
     for name, state in definition["States"].items():
         if "Next" in state:
             found.append(Edge(name, state["Next"], "next"))
         for choice in state.get("Choices", []):
-            found.append(Edge(name, choice["Next"], "choice", "skip" if "skip" in json.dumps(choice) else "choice"))
+            found.append(Edge(name, choice["Next"], "choice", choice_label(choice)))
         if "Default" in state:
             found.append(Edge(name, state["Default"], "default", "default"))
         for catch in state.get("Catch", []):

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from transient_analytics.asl_contract import CLUSTER_ID_KEY, CLUSTER_KEY, PLAN_KEY
+
 _DETAIL_KEYS = (
     "taskFailedEventDetails",
     "taskTimedOutEventDetails",
@@ -95,11 +97,11 @@ def facts_from_history(events: list[dict[str, Any]]) -> ExecutionFacts:
             details = event["stateExitedEventDetails"]
             output = _json(details.get("output"))
             if isinstance(output, dict):
-                if plan is None and isinstance(output.get("plan"), dict):
-                    plan = output["plan"]
-                cluster = output.get("cluster")
-                if cluster_id is None and isinstance(cluster, dict) and cluster.get("cluster_id"):
-                    cluster_id = str(cluster["cluster_id"])
+                if plan is None and isinstance(output.get(PLAN_KEY), dict):
+                    plan = output[PLAN_KEY]
+                cluster = output.get(CLUSTER_KEY)
+                if cluster_id is None and isinstance(cluster, dict) and cluster.get(CLUSTER_ID_KEY):
+                    cluster_id = str(cluster[CLUSTER_ID_KEY])
         elif etype in ("TaskSubmitted", "TaskSucceeded"):
             key = "taskSubmittedEventDetails" if etype == "TaskSubmitted" else "taskSucceededEventDetails"
             output = _json((event.get(key) or {}).get("output"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from transient_analytics.asl_contract import recorded
 from transient_analytics.history import ExecutionFacts
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import ExecutionStatusChangeDetail
@@ -178,7 +179,7 @@ def render(
     slots = [s["slot"] for s in plan.get("slots") or [] if isinstance(s, dict) and isinstance(s.get("slot"), str)]
     if slots:
         rerun = backfill_command(pipeline, detail.stateMachineArn, slots[0], slots[-1])
-        if "RecordSlots" in facts.states_entered and facts.failed_state != "RecordSlots":
+        if recorded(facts.states_entered, facts.failed_state):
             lines.append(
                 "Recovery:      automatic: the slot ledger holds these slots as failed (or released) and the next run "
                 "takes them again; a slot that fails its maximum number of attempts is quarantined and reported."

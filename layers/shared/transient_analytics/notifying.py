@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from transient_analytics.asl_contract import recorded
 from transient_analytics.history import ExecutionFacts, facts_from_history
 from transient_analytics.models import ExecutionStatusChangeEvent
 from transient_analytics.notification import CleanupReport, Notification, ReleaseReport, render
@@ -36,7 +37,7 @@ def _release(
     pipeline: Pipeline, facts: ExecutionFacts, holder: str, status: str, now: datetime, store: Ledger, max_attempts: int
 ) -> ReleaseReport | None:
     slots = [s["slot"] for s in (facts.plan or {}).get("slots") or [] if isinstance(s, dict) and "slot" in s]
-    if not slots or "RecordSlots" in facts.states_entered and facts.failed_state != "RecordSlots":
+    if not slots or recorded(facts.states_entered, facts.failed_state):
         return None  # nothing claimed, or RecordSlots already recorded them
     try:
         released, failed = give_back(pipeline, slots, holder, status, now, store, max_attempts)
