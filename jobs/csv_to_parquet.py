@@ -45,10 +45,10 @@ Behaviour, decided once here:
   only the partition values in the new data are replaced, never appended to; after the
   commit, the slot's partition directories the new data no longer contains are removed,
   so the output holds exactly the new data. The rows are repartitioned by the column
-  (into :data:`WRITE_PARTITIONS` hash partitions), so each partition value is written by
-  one task: one file per value (more only when ``--max-records-per-file`` caps the file
-  size). Each task keeps one open file per value it holds instead of sorting its rows by
-  the column first (``maxConcurrentOutputFileWriters``). Timestamps are written as Parquet
+  (200 hash partitions, coalesced by adaptive execution; see ``SESSION_CONF``), so each
+  partition value is written by one task: one file per value (more only when
+  ``--max-records-per-file`` caps the file size). Each task keeps one open file per value
+  it holds instead of sorting its rows by the column first. Timestamps are written as Parquet
   ``INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true)``, never INT96, and are interpreted in
   UTC (the session time zone is UTC while the job runs). Spark writes no ``_SUCCESS``
   marker with dynamic partition overwrite: the manifest is the signal.
@@ -57,7 +57,7 @@ Behaviour, decided once here:
   output_uri, input_fingerprint, rows_read, rows_written, bad_rows, partitions,
   partition_column, written_at``. ``partitions`` maps each written partition value (as in
   the directory name before escaping, ``__HIVE_DEFAULT_PARTITION__`` for null or empty)
-  to its rows, counted from the Parquet files just committed; their sum must equal the
+  to its rows, counted from the footers of the Parquet files just committed; their sum must equal the
   rows the write job saw, or the slot fails without a manifest.
 * **Null or empty partition values** end up in ``<column>=__HIVE_DEFAULT_PARTITION__``
   (Spark and Hive's convention), unless the schema declares the column non-nullable, in
@@ -111,22 +111,23 @@ _NULL_MARKER = "csv_to_parquet-null:"
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    # The manifest counts are read back from the directory names: keep them strings.
-    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    # The repartition by the partition column hashes each value to one of 200 shuffle
+    # partitions: enough that a slot's few values rarely share one (Murmur3 puts Titan, Hunter
+    # and Warlock in the same partition for every power of two up to 32; 200 separates them).
+    # Adaptive execution then coalesces the empty ones, and values smaller than the advisory
+    # size together, into a few tasks (200 write tasks, mostly empty, cost seconds). A value
+    # is never split over tasks by this coalescing: one file per value.
+    "spark.sql.shuffle.partitions": "200",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "8m",
     # Write with one open file per partition value in a task instead of sorting the task's
-    # rows by the column first (the sort is what a planned write would add). A task holds
-    # one value (repartitioned by the column), so one writer; beyond 16 it falls back to sorting.
+    # rows by the column first (the sort a planned write would add): a task mostly holds one
+    # value, so one writer; beyond 16 values in a task it falls back to sorting.
     "spark.sql.optimizer.plannedWrite.enabled": "false",
     "spark.sql.maxConcurrentOutputFileWriters": "16",
 }
-
-#: Shuffle partitions of the repartition by the partition column. Each value hashes to one
-#: of them: enough that a slot's few values rarely share one (sharing means one task writes
-#: both values: still one file each, but less parallel; Murmur3 puts Titan, Hunter and
-#: Warlock in the same partition for every power of two up to 32, and in three for 200).
-#: An explicit number, so adaptive execution does not coalesce the values back into one
-#: task; the empty partitions' tasks cost a few milliseconds each.
-WRITE_PARTITIONS = 200
 
 _MAX_EXAMPLES = 5
 _SLOT_ID = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
@@ -641,9 +642,8 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
 def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str) -> int:
     """Write ``rows`` partitioned by the column (dynamic overwrite); return the rows written."""
     observation = Observation("csv_to_parquet")
-    frame = rows.observe(observation, F.count(F.lit(1)).alias("rows")).repartition(
-        WRITE_PARTITIONS, F.col(args.partition_column)
-    )  # one task, so one file, per value
+    # One task, so one file, per value (the shuffle partitions: see SESSION_CONF).
+    frame = rows.observe(observation, F.count(F.lit(1)).alias("rows")).repartition(F.col(args.partition_column))
     writer = (
         frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(args.partition_column)
     )
@@ -654,12 +654,26 @@ def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str)
 
 
 def count_written(spark: SparkSession, output: str, column: str, dirs: list[str]) -> dict[str, int]:
-    """Rows per partition value in the Parquet files of ``dirs`` (footers only)."""
-    if not dirs:
-        return {}
-    frame = spark.read.option("basePath", output).parquet(*[_child(output, name) for name in dirs])
-    counts = frame.groupBy(column).count().collect()
-    return dict(sorted((partition_dir_value(row[column]), int(row["count"])) for row in counts))
+    """Rows per partition value in the Parquet files of ``dirs``, from their footers (no Spark job)."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    fs, base = _fs_path(spark, output)
+    unescape = jvm.org.apache.spark.sql.catalyst.catalog.ExternalCatalogUtils.unescapePathName  # type: ignore[union-attr]
+    counts = {}
+    for name in dirs:
+        rows = 0
+        for status in fs.listStatus(jvm.org.apache.hadoop.fs.Path(base, name)):  # type: ignore[union-attr]
+            if status.getPath().getName().startswith((".", "_")):
+                continue
+            source = jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromStatus(status, conf)  # type: ignore[union-attr]
+            reader = jvm.org.apache.parquet.hadoop.ParquetFileReader.open(source)  # type: ignore[union-attr]
+            try:
+                rows += int(reader.getRecordCount())
+            finally:
+                reader.close()
+        value = name[len(column) + 1 :]
+        counts[value if value == HIVE_DEFAULT_PARTITION else str(unescape(value))] = rows
+    return dict(sorted(counts.items()))
 
 
 def _too_many_bad_rows(
