@@ -44,10 +44,11 @@ Behaviour, decided once here:
 * **Output**: Parquet (snappy), ``partitionBy(<column>)`` with dynamic partition overwrite:
   only the partition values in the new data are replaced, never appended to; after the
   commit, the slot's partition directories the new data no longer contains are removed,
-  so the output holds exactly the new data. The rows are repartitioned by the column
-  (200 hash partitions, coalesced by adaptive execution; see ``SESSION_CONF``), so each
-  partition value is written by one task: one file per value (more only when
-  ``--max-records-per-file`` caps the file size). Each task keeps one open file per value
+  so the output holds exactly the new data. The rows are rebalanced by the column (200
+  hash partitions, coalesced and split by adaptive execution; see ``SESSION_CONF``), so a
+  partition value is written by one task, one file, unless it holds more than about
+  32 MB of rows: then one file per about 32 MB, so that every core writes (and more files
+  when ``--max-records-per-file`` caps their size). Each task keeps one open file per value
   it holds instead of sorting its rows by the column first. Timestamps are written as Parquet
   ``INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true)``, never INT96, and are interpreted in
   UTC (the session time zone is UTC while the job runs). Spark writes no ``_SUCCESS``
@@ -104,6 +105,7 @@ FORMAT_VERSION = 1
 CORRUPT_COLUMN = "_corrupt_record"
 _BAD_COLUMN = "_csv_to_parquet_bad"
 _FILE_COLUMN = "_csv_to_parquet_file"
+_ROWS_VIEW = "_csv_to_parquet_rows"
 #: Start of the message ``raise_error`` throws for an empty non-nullable column.
 _NULL_MARKER = "csv_to_parquet-null:"
 
@@ -111,17 +113,23 @@ _NULL_MARKER = "csv_to_parquet-null:"
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-    # The repartition by the partition column hashes each value to one of 200 shuffle
+    # The rebalance by the partition column hashes each value to one of 200 shuffle
     # partitions: enough that a slot's few values rarely share one (Murmur3 puts Titan, Hunter
     # and Warlock in the same partition for every power of two up to 32; 200 separates them).
     # Adaptive execution then coalesces the empty ones, and values smaller than the advisory
-    # size together, into a few tasks (200 write tasks, mostly empty, cost seconds). A value
-    # is never split over tasks by this coalescing: one file per value.
+    # size together, into a few write tasks (200 mostly empty write tasks cost seconds), and
+    # splits a value larger than the advisory size (about 32 MB of shuffled rows, a Parquet
+    # file of about 24 MB) over several tasks so that every core writes.
     "spark.sql.shuffle.partitions": "200",
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
-    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "8m",
+    "spark.sql.adaptive.optimizeSkewsInRebalancePartitions.enabled": "true",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "32m",
+    # Input splits of at most 32 MB of CSV: a slot of a few hundred MB is read by several
+    # tasks per core, so the cores finish together (Spark's 128 MB default reads 358 MB
+    # with three tasks on two cores: the third runs alone).
+    "spark.sql.files.maxPartitionBytes": "32m",
     # Write with one open file per partition value in a task instead of sorting the task's
     # rows by the column first (the sort a planned write would add): a task mostly holds one
     # value, so one writer; beyond 16 values in a task it falls back to sorting.
@@ -642,15 +650,25 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
 def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str) -> int:
     """Write ``rows`` partitioned by the column (dynamic overwrite); return the rows written."""
     observation = Observation("csv_to_parquet")
-    # One task, so one file, per value (the shuffle partitions: see SESSION_CONF).
-    frame = rows.observe(observation, F.count(F.lit(1)).alias("rows")).repartition(F.col(args.partition_column))
+    # REBALANCE by the column (not a plain repartition): with adaptive execution a value
+    # stays in one task, so one file, unless its rows exceed the advisory size; then it is
+    # split over tasks at map boundaries (more files, each of about that size), which keeps
+    # every core busy when a slot holds fewer large values than the cluster has cores.
+    rows.observe(observation, F.count(F.lit(1)).alias("rows")).createOrReplaceTempView(_ROWS_VIEW)
+    quoted = args.partition_column.replace("`", "``")
+    frame = spark.sql(f"SELECT /*+ REBALANCE(`{quoted}`) */ * FROM {_ROWS_VIEW}")
     writer = (
         frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(args.partition_column)
     )
     if args.max_records_per_file:
         writer = writer.option("maxRecordsPerFile", str(args.max_records_per_file))
-    _guard_spark(lambda: writer.parquet(output))
-    return int(observation.get["rows"])
+    try:
+        _guard_spark(lambda: writer.parquet(output))
+    finally:
+        spark.catalog.dropTempView(_ROWS_VIEW)
+    # No metric when adaptive execution found the input empty and dropped the plan's rest;
+    # the caller checks this count against the rows in the committed files either way.
+    return int(observation.get.get("rows", 0))
 
 
 def count_written(spark: SparkSession, output: str, column: str, dirs: list[str]) -> dict[str, int]:
