@@ -559,7 +559,7 @@ def convert_slot_reported(spark: SparkSession, args: JobArgs, schema: T.StructTy
         message = str(exc)
     except Exception as exc:  # an unexpected Spark/S3 error fails this slot, not the others
         LOG.exception("slot %s: unexpected error", slot.slot)
-        message = f"{type(exc).__name__}: {_first_line(str(exc))[:500]}"
+        message = f"{type(exc).__name__}: {_error_summary(exc)}"
     else:
         LOG.info("slot %s converted: %d row(s) written, %d bad", slot.slot, result.rows_written, result.bad_rows)
         return result
@@ -570,41 +570,8 @@ def convert_slot_reported(spark: SparkSession, args: JobArgs, schema: T.StructTy
 def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot: SlotArgs) -> SlotResult:
     """Read, check, write and commit one slot; raise :class:`JobError` before its commit on bad data."""
     column = args.partition_column
-    files = list_input_files(spark, slot.input)
     before = partition_dirs(spark, slot.output, column)
-    bad_rows = 0
-    if not files:
-        rows_read = written = 0
-        LOG.warning("slot %s: no input files at %s", slot.slot, slot.input)
-    elif args.max_bad_rows == 0:
-        try:
-            written = write_slot(spark, args, read_checked(spark, files, schema), slot.output)
-        except JobError:
-            raise
-        except Exception as exc:
-            if "MALFORMED_RECORD_IN_PARSING" not in str(exc) and _NULL_MARKER not in str(exc):
-                raise
-            # The write aborted before its commit; only now find out how many rows are bad, and where.
-            marked = read_marked(spark, files, schema)
-            counted = count_bad(marked, schema)
-            if counted[1] == 0:
-                raise JobError(f"a bad row aborted the write, nothing was committed: {_spark_reason(exc)}") from None
-            raise _too_many_bad_rows(marked, schema, args.max_bad_rows, counted) from None
-        rows_read = written
-    else:
-        marked = read_marked(spark, files, schema)
-        rows_read, bad_rows = count_bad(marked, schema)
-        if bad_rows > args.max_bad_rows:
-            raise _too_many_bad_rows(marked, schema, args.max_bad_rows, (rows_read, bad_rows))
-        if bad_rows:
-            for example in bad_examples(marked, schema):
-                LOG.warning("slot %s: dropping bad row %s", slot.slot, example)
-        good = marked.filter(~F.col(_BAD_COLUMN)).drop(CORRUPT_COLUMN, _BAD_COLUMN, _FILE_COLUMN)
-        written = write_slot(spark, args, good, slot.output) if rows_read > bad_rows else 0
-        if written != rows_read - bad_rows:
-            raise JobError(
-                f"the input changed while the job ran: counted {rows_read - bad_rows} valid rows, wrote {written}"
-            )
+    rows_read, written, bad_rows = convert_rows(spark, args, schema, slot)
     if written == 0 and args.fail_on_empty:
         raise JobError(f"empty input: no data rows at {slot.input} (--fail-on-empty); nothing was committed")
 
@@ -646,6 +613,46 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
         bad_rows=bad_rows,
         partitions=partitions,
     )
+
+
+def convert_rows(spark: SparkSession, args: JobArgs, schema: T.StructType, slot: SlotArgs) -> tuple[int, int, int]:
+    """Write the slot's good rows (dynamic overwrite); return (rows read, rows written, bad rows).
+
+    Raises :class:`JobError` before the write commits when the slot has too many bad rows.
+    """
+    files = list_input_files(spark, slot.input)
+    if not files:
+        LOG.warning("slot %s: no input files at %s", slot.slot, slot.input)
+        return 0, 0, 0
+    if args.max_bad_rows == 0:  # one pass: a bad row fails the write job itself, before its commit
+        try:
+            written = write_slot(spark, args, read_checked(spark, files, schema), slot.output)
+        except JobError:
+            raise
+        except Exception as exc:
+            if "MALFORMED_RECORD_IN_PARSING" not in str(exc) and _NULL_MARKER not in str(exc):
+                raise
+            # Aborted, nothing committed: only now find out how many rows are bad, and where.
+            marked = read_marked(spark, files, schema)
+            counted = count_bad(marked, schema)
+            if counted[1] == 0:
+                raise JobError(f"a bad row aborted the write, nothing was committed: {_spark_reason(exc)}") from None
+            raise _too_many_bad_rows(marked, schema, args.max_bad_rows, counted) from None
+        return written, written, 0
+    # A tolerance needs the count before anything is written: count, then write the good rows.
+    marked = read_marked(spark, files, schema)
+    rows_read, bad_rows = count_bad(marked, schema)
+    if bad_rows > args.max_bad_rows:
+        raise _too_many_bad_rows(marked, schema, args.max_bad_rows, (rows_read, bad_rows))
+    for example in bad_examples(marked, schema) if bad_rows else []:
+        LOG.warning("slot %s: dropping bad row %s", slot.slot, example)
+    good = marked.filter(~F.col(_BAD_COLUMN)).drop(CORRUPT_COLUMN, _BAD_COLUMN, _FILE_COLUMN)
+    written = write_slot(spark, args, good, slot.output) if rows_read > bad_rows else 0
+    if written != rows_read - bad_rows:
+        raise JobError(
+            f"the input changed while the job ran: counted {rows_read - bad_rows} valid rows, wrote {written}"
+        )
+    return rows_read, written, bad_rows
 
 
 def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str) -> int:
@@ -752,6 +759,13 @@ def _error_class(exc: BaseException) -> str | None:
         return getter() if getter else None
     except Exception:  # pragma: no cover - defensive: py4j may be gone
         return None
+
+
+def _error_summary(exc: BaseException) -> str:
+    """The first line of an error that says something (py4j's first line only names the call)."""
+    lines = [line.strip().lstrip(": ") for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("An error occurred while calling")]
+    return (useful or lines or [type(exc).__name__])[0][:500]
 
 
 def _first_line(text: str) -> str:

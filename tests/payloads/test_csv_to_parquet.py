@@ -470,6 +470,21 @@ def test_an_error_that_concerns_every_slot_fails_each_of_them_in_the_report(
     assert not (tmp_path / "o1").exists()
 
 
+def test_an_unexpected_error_in_one_slot_fails_only_that_slot(spark: object, tmp_path: Path) -> None:
+    # GIVEN a slot whose output lies below a regular file (the write cannot create it)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD])
+    report = run_slots(
+        spark, tmp_path / "r.json", slot(SMALL, source, blocker / "out"), slot(EMPTY, source, tmp_path / "o2")
+    )
+    broken, healthy = report.slots
+    # THEN that slot failed with a one-line error and the next slot still converted
+    assert broken.status == "failed" and broken.error and "\n" not in broken.error
+    assert not broken.error.startswith("Py4JJavaError: An error occurred while calling")
+    assert (healthy.status, healthy.rows_written) == ("converted", 1)
+
+
 def test_max_records_per_file_splits_a_large_partition_value(spark: object, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in" / "c.csv", [with_id(GOOD, i) for i in range(1, 6)])
     out = tmp_path / "out"
