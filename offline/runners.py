@@ -8,10 +8,17 @@ they stand in for EMR and SageMaker and keep to what those services would do:
   (so it can be found by tag, listed and terminated like a real one) and returns its id.
 - ``addStep.sync``: runs the step's own ``command-runner.jar`` arguments: ``spark-submit`` on
   local Spark (``local[2]`` instead of ``--deploy-mode cluster``), with the cluster's
-  ``spark-defaults`` configuration as ``--conf``. Every ``s3://`` argument is mapped to the
-  local object store: objects are copied from moto S3 into a work folder before the step
-  and the ``--output`` folder is copied back after it; the step's stderr goes to the
-  cluster's ``LogUri`` as EMR writes it. Spark's progress is printed while it runs.
+  ``spark-defaults`` configuration as ``--conf``. Every ``s3://`` argument is mapped to a
+  work folder laid out as ``<bucket>/<key>`` (:meth:`LocalRunners._localize`): each
+  ``--slot``'s input URI is downloaded from moto S3, its output URI becomes a folder
+  pre-filled with the slot's existing objects (so dynamic overwrite and the removal of
+  vanished partitions behave as on S3) and synced back after the step, new and changed
+  files uploaded and the objects the job deleted deleted; ``--report`` is a local file
+  uploaded after the step, whether it succeeded or failed (a step that fails on some
+  slots has committed the others). Local paths in the JSON the job writes (report,
+  manifests) and in its error message are mapped back to the ``s3://`` URIs they stand
+  for. The step's stderr goes to the cluster's ``LogUri`` as EMR writes it. Spark's
+  progress is printed while it runs.
 - ``terminateCluster.sync``: terminates the moto cluster (idempotent, as EMR is).
 - ``createTransformJob.sync``: :mod:`offline.sagemaker_runner` (the real artifact's
   ``code/inference.py`` in the model environment, one process per instance, fed with the
@@ -95,6 +102,34 @@ class StepRecord:
     seconds: float = 0.0
     returncode: int | None = None
     output_objects: int = 0
+    deleted_objects: int = 0
+
+
+@dataclass
+class SyncedFolder:
+    """A slot's output: the S3 prefix, its local folder and what was downloaded into it
+    (relative path → (size, mtime_ns)), so that only what the job changed goes back."""
+
+    uri: str
+    folder: Path
+    prefilled: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass
+class LocalizedStep:
+    """The step's arguments with local paths, and what to copy back to S3 after it."""
+
+    args: list[str]
+    workdir: Path
+    outputs: list[SyncedFolder] = field(default_factory=list)
+    report: tuple[str, Path] | None = None
+
+    def to_s3(self, text: str) -> str:
+        """``text`` with every local path of the work folder written as the s3:// URI it maps."""
+        root = str(self.workdir).rstrip("/") + "/"
+        for local in (f"file://{root}", f"file:{root}", root):
+            text = text.replace(local, "s3://")
+        return text
 
 
 class LocalRunners:
@@ -206,7 +241,7 @@ class LocalRunners:
         spark_defaults = _spark_defaults(self.emr, cluster_id)
         log_uri = cluster.get("LogUri", "")
         workdir = Path(tempfile.mkdtemp(prefix=f"{step_id}-", dir=self.work_dir))
-        local_args, output = self._localize(args[1:], workdir)
+        localized = self._localize(args[1:], workdir)
         command = [
             _spark_submit(),
             "--master",
@@ -216,17 +251,19 @@ class LocalRunners:
             "--conf",
             "spark.ui.showConsoleProgress=true",
             *[x for k, v in sorted(spark_defaults.items()) for x in ("--conf", f"{k}={v}")],
-            *_drop_deploy_mode(local_args),
+            *_drop_deploy_mode(localized.args),
         ]
         started = time.monotonic()
         returncode, stderr = self._run_spark(command, workdir, context, step_id)
         record.seconds = time.monotonic() - started
         record.returncode = returncode
+        # Whatever the exit code: a step that failed on some slots committed the others.
+        record.output_objects, record.deleted_objects = self._sync_back(localized)
         if log_uri:
             bucket, prefix = parse_s3_uri(log_uri)
             self.s3.put_object(Bucket=bucket, Key=f"{prefix}{cluster_id}/steps/{step_id}/stderr", Body=stderr.encode())
         if returncode != 0:
-            message = _last_error_line(stderr) or f"spark-submit exited with {returncode}"
+            message = localized.to_s3(_last_error_line(stderr)) or f"spark-submit exited with {returncode}"
             log_file = f"{log_uri}{cluster_id}/steps/{step_id}/stderr" if log_uri else ""
             cause = {
                 "Step": {
@@ -241,35 +278,118 @@ class LocalRunners:
             }
             self.progress(f"step {step_id} FAILED after {record.seconds:.1f} s: {message}")
             raise TaskFailure(TASK_FAILED, json.dumps(cause))
-        if output is not None:
-            record.output_objects = self._upload_dir(output[1], output[0])
-        self.progress(f"step {step_id} completed in {record.seconds:.1f} s, {record.output_objects} objects written")
+        self.progress(
+            f"step {step_id} completed in {record.seconds:.1f} s, {record.output_objects} objects written, "
+            f"{record.deleted_objects} deleted"
+        )
         return {"StepId": step_id}
 
-    def _localize(self, args: list[str], workdir: Path) -> tuple[list[str], tuple[str, Path] | None]:
-        """Map every s3:// argument to a local path; return the output (URI, folder) to upload after."""
-        local: list[str] = []
-        output: tuple[str, Path] | None = None
-        for i, arg in enumerate(args):
-            if not arg.startswith("s3://"):
-                local.append(arg)
+    def _localize(self, args: list[str], workdir: Path) -> LocalizedStep:
+        """Map every s3:// argument of the job to a path under ``workdir`` (``<bucket>/<key>``).
+
+        ``--slot ID INPUT OUTPUT FINGERPRINT``: the input is downloaded, the output folder is
+        pre-filled with the objects under the output prefix; ``--report URI``: a local file
+        (its folder created); any other s3:// argument (the schema) is downloaded.
+        """
+        localized = LocalizedStep(args=[], workdir=workdir)
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--slot" and i + 4 < len(args):
+                slot_id, source, output, fingerprint = args[i + 1 : i + 5]
+                localized.args += ["--slot", slot_id, self._download(source, workdir)]
+                localized.args += [self._prefill(output, workdir, localized), fingerprint]
+                i += 5
                 continue
-            bucket, key = parse_s3_uri(arg)
-            target = workdir / bucket / key
-            if i > 0 and args[i - 1] == "--output":
-                target.mkdir(parents=True, exist_ok=True)
-                output = (arg, target)
-                local.append(str(target))
-                continue
-            if self._object_exists(bucket, key):
+            if arg == "--report" and i + 1 < len(args) and args[i + 1].startswith("s3://"):
+                target = self._local_path(args[i + 1], workdir)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                self.s3.download_file(bucket, key, str(target))
+                localized.report = (args[i + 1], target)
+                localized.args += ["--report", str(target)]
+                i += 2
+                continue
+            localized.args.append(self._download(arg, workdir) if arg.startswith("s3://") else arg)
+            i += 1
+        return localized
+
+    @staticmethod
+    def _local_path(uri: str, workdir: Path) -> Path:
+        bucket, key = parse_s3_uri(uri)
+        return workdir / bucket / key
+
+    @staticmethod
+    def _as_given(uri: str, target: Path) -> str:
+        """The local path, keeping the URI's trailing slash (the job derives the manifest's name from it)."""
+        return str(target) + ("/" if uri.endswith("/") else "")
+
+    def _download(self, uri: str, workdir: Path) -> str:
+        """Copy one object, or every object under a prefix, to its local path; return that path."""
+        if not uri.startswith("s3://"):
+            return uri
+        bucket, key = parse_s3_uri(uri)
+        target = self._local_path(uri, workdir)
+        if self._object_exists(bucket, key):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(bucket, key, str(target))
+        elif self._download_prefix(bucket, key, target) == 0:
+            self.progress(f"no objects under {uri}")
+        return self._as_given(uri, target)
+
+    def _prefill(self, uri: str, workdir: Path, localized: LocalizedStep) -> str:
+        """A slot's output folder holding the slot's existing objects, registered for the sync back."""
+        if not uri.startswith("s3://"):
+            return uri
+        bucket, key = parse_s3_uri(uri)
+        target = self._local_path(uri, workdir)
+        target.mkdir(parents=True, exist_ok=True)
+        self._download_prefix(bucket, key if not key or key.endswith("/") else key + "/", target)
+        prefilled = {
+            p.relative_to(target).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in target.rglob("*")
+            if p.is_file()
+        }
+        localized.outputs.append(SyncedFolder(uri=uri, folder=target, prefilled=prefilled))
+        return self._as_given(uri, target)
+
+    def _sync_back(self, localized: LocalizedStep) -> tuple[int, int]:
+        """Upload the outputs' new and changed files and the report; delete the objects the job
+        deleted. Hidden files (Hadoop's ``.crc``, Spark's ``.spark-staging-*``) stay local.
+        Returns (objects uploaded, objects deleted)."""
+        uploaded = deleted = 0
+        for synced in localized.outputs:
+            bucket, prefix = parse_s3_uri(synced.uri)
+            prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+            present = set()
+            for path in sorted(synced.folder.rglob("*")):
+                relative = path.relative_to(synced.folder).as_posix()
+                if not path.is_file() or any(part.startswith(".") for part in relative.split("/")):
+                    continue
+                present.add(relative)
+                stat = path.stat()
+                if synced.prefilled.get(relative) == (stat.st_size, stat.st_mtime_ns):
+                    continue
+                self._put_file(localized, path, bucket, prefix + relative)
+                uploaded += 1
+            for relative in sorted(set(synced.prefilled) - present):
+                if not any(part.startswith(".") for part in relative.split("/")):
+                    self.s3.delete_object(Bucket=bucket, Key=prefix + relative)
+                    deleted += 1
+        if localized.report is not None:
+            uri, path = localized.report
+            if path.is_file():
+                bucket, key = parse_s3_uri(uri)
+                self._put_file(localized, path, bucket, key)
+                uploaded += 1
             else:
-                count = self._download_prefix(bucket, key, target)
-                if count == 0:
-                    self.progress(f"no objects under {arg}")
-            local.append(str(target))
-        return local, output
+                self.progress(f"the step wrote no report to {uri}")
+        return uploaded, deleted
+
+    def _put_file(self, localized: LocalizedStep, path: Path, bucket: str, key: str) -> None:
+        """Upload one file; the job's JSON documents get their local paths mapped back to s3://."""
+        if path.suffix == ".json":
+            self.s3.put_object(Bucket=bucket, Key=key, Body=localized.to_s3(path.read_text()).encode())
+        else:
+            self.s3.upload_file(str(path), bucket, key)
 
     def _object_exists(self, bucket: str, key: str) -> bool:
         if not key or key.endswith("/"):
@@ -295,16 +415,6 @@ class LocalRunners:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.s3.download_file(bucket, key, str(path))
             count += 1
-        return count
-
-    def _upload_dir(self, folder: Path, uri: str) -> int:
-        bucket, prefix = parse_s3_uri(uri)
-        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        count = 0
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.endswith(".crc"):
-                self.s3.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
-                count += 1
         return count
 
     def _run_spark(self, command: list[str], workdir: Path, context: TaskContext, step_id: str) -> tuple[int, str]:

@@ -1,7 +1,8 @@
-"""The PySpark CSV → partitioned Parquet job, run on a real local Spark (``local[2]``).
+"""The PySpark CSV → partitioned Parquet job, slot by slot, run on a real local Spark (``local[2]``).
 
 Outputs are read back with pyarrow (not with Spark), so the checks do not depend on the
-engine that wrote them.
+engine that wrote them. The session is shared (JVM start-up costs ~10 s); the expensive
+multi-slot run is built once per module.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import ast
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,26 +33,46 @@ pytestmark = pytest.mark.spark
 SCHEMA = str(REPO_ROOT / "jobs" / "schemas" / "characters.json")
 ROWS = 4_000
 SEED = 2026
+RUN_ID = "20261125T2030Z-1a2b3c4d"
+FINGERPRINT = "9f86d081884c7d65"
 
-EXPECTED_ARROW_TYPES = {
-    "id": pa.int64(),
-    "name": pa.string(),
-    "race": pa.string(),
-    "level": pa.int32(),
-    "light": pa.int32(),
-    "guardian_rank": pa.int32(),
-    "is_active": pa.bool_(),
-    "last_played": pa.timestamp("us", tz="UTC"),
+GOOD = "1,Ana Vesper,Titan,Human,50,2001,9,true,2025-12-31T10:00:00Z"
+HUNTER = "2,Bo Graves,Hunter,Exo,40,1900,5,false,2025-06-01T00:00:00Z"
+WARLOCK = "3,Cy Lumen,Warlock,Awoken,20,1750,4,true,2025-06-01T00:00:00Z"
+BAD_LINES = {
+    "unparseable-int": "5,Bo Graves,Hunter,Exo,forty,1900,5,false,2025-06-01T00:00:00Z",
+    "extra-field": "6,Cy Lumen,Warlock,Awoken,20,1750,4,true,2025-06-01T00:00:00Z,extra",
+    "empty-required-class": "7,Di Pyre,,Human,30,1800,6,false,2025-06-01T00:00:00Z",
+}
+
+MANIFEST_FIELDS = {
+    "format",
+    "pipeline",
+    "slot",
+    "run_id",
+    "input_uri",
+    "output_uri",
+    "input_fingerprint",
+    "rows_read",
+    "rows_written",
+    "bad_rows",
+    "partitions",
+    "partition_column",
+    "written_at",
 }
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def write_csv(path: Path, header: str, lines: list[str]) -> Path:
+def write_csv(path: Path, lines: list[str], header: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + "\n" + "".join(line + "\n" for line in lines))
+    path.write_text((header or ",".join(gen.COLUMNS)) + "\n" + "".join(line + "\n" for line in lines))
     return path
+
+
+def with_id(line: str, new_id: int) -> str:
+    return f"{new_id}," + line.split(",", 1)[1]
 
 
 def class_counts_of_csv(*paths: Path) -> Counter[str]:
@@ -64,98 +87,176 @@ def read_output(path: Path) -> pa.Table:
     return ds.dataset(str(path), format="parquet", partitioning="hive").to_table()
 
 
-def class_counts_of_output(path: Path) -> Counter[str]:
-    return Counter(read_output(path).column("class").to_pylist())
-
-
 def parquet_files(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*.parquet") if not p.name.startswith((".", "_")))
+    return sorted(p for p in path.rglob("*.parquet") if not any(part.startswith((".", "_")) for part in p.parts[-2:]))
 
 
-def header_line() -> str:
-    return ",".join(gen.COLUMNS)
+def rows_per_partition_of_parquet(path: Path) -> dict[str, int]:
+    """Rows per ``class=<value>`` directory, from the Parquet footers (pyarrow)."""
+    counts: Counter[str] = Counter()
+    for file in parquet_files(path):
+        counts[file.parent.name.split("=", 1)[1]] += pq.ParquetFile(file).metadata.num_rows
+    return dict(counts)
 
 
-GOOD = "1,Ana Vesper,Titan,Human,50,2001,9,true,2025-12-31T10:00:00Z"
+def snapshot(path: Path) -> dict[str, bytes]:
+    """Every file under ``path`` (hidden ones included) with its bytes."""
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def manifest(out: Path) -> dict[str, object]:
+    return json.loads((out / job.MANIFEST_NAME).read_text())
+
+
+def slot(slot_id: str, source: Path, out: Path) -> job.SlotArgs:
+    return job.SlotArgs(slot=slot_id, input=str(source), output=str(out) + "/", fingerprint=FINGERPRINT)
+
+
+def run_slots(spark: object, report: Path, *slots: job.SlotArgs, **options: object) -> job.RunReport:
+    args = job.JobArgs(
+        slots=tuple(slots),
+        partition_column=str(options.pop("partition_column", "class")),
+        schema=str(options.pop("schema", SCHEMA)),
+        run_id=RUN_ID,
+        report=str(report),
+        **options,  # type: ignore[arg-type]
+    )
+    return job.run(spark, args)
+
+
+def by_slot(report: job.RunReport) -> dict[str, job.SlotResult]:
+    return {s.slot: s for s in report.slots}
+
+
+# --------------------------------------------------------------------------- the multi-slot run
+
+
+@dataclass(frozen=True)
+class MultiSlot:
+    report: job.RunReport
+    report_file: Path
+    landing: Path
+    outputs: dict[str, Path]
+    poison_before: dict[str, bytes]
+
+
+CHARACTERS, SMALL, POISON, EMPTY, MISSING = (
+    "2026-11-25T20:00Z",
+    "2026-11-25T20:15Z",
+    "2026-11-25T20:30Z",
+    "2026-11-25T20:45Z",
+    "2026-11-25T21:00Z",
+)
 
 
 @pytest.fixture(scope="module")
-def characters_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generated characters split over two CSV files (each with its header) in one directory."""
-    directory = tmp_path_factory.mktemp("landing") / "dt=2026-11-25" / "hour=20" / "minute=15"
+def multi(spark: object, tmp_path_factory: pytest.TempPathFactory) -> MultiSlot:
+    """One run of five slots: generated characters (two files), a small slot, a poison slot and
+    an empty one that both had an earlier output, and a slot whose input does not exist."""
+    root = tmp_path_factory.mktemp("slots")
+    landing, curated = root / "landing", root / "curated"
+    outputs = {s: curated / s.replace(":", "") for s in (CHARACTERS, SMALL, POISON, EMPTY, MISSING)}
     lines = gen.generate_csv_bytes(ROWS, SEED).decode().splitlines()
-    header, body = lines[0], lines[1:]
-    write_csv(directory / "part-a.csv", header, body[:2_500])
-    write_csv(directory / "part-b.csv", header, body[2_500:])
-    return directory
+    write_csv(landing / CHARACTERS / "part-a.csv", lines[1:2_501])
+    write_csv(landing / CHARACTERS / "part-b.csv", lines[2_501:])
+    write_csv(landing / SMALL / "c.csv", [GOOD, HUNTER])
+    # GIVEN the poison and the empty slots were converted once before, from good data
+    write_csv(root / "earlier" / "c.csv", [GOOD, HUNTER, WARLOCK])
+    earlier = run_slots(
+        spark,
+        root / "earlier-report.json",
+        slot(POISON, root / "earlier", outputs[POISON]),
+        slot(EMPTY, root / "earlier", outputs[EMPTY]),
+    )
+    assert [s.status for s in earlier.slots] == ["converted", "converted"]
+    poison_before = snapshot(outputs[POISON])
+    # AND now the poison slot's input has a bad row and the empty slot's a header only
+    write_csv(landing / POISON / "c.csv", [GOOD, BAD_LINES["unparseable-int"]])
+    write_csv(landing / EMPTY / "c.csv", [])
+    # WHEN one job converts all five
+    report_file = root / "report.json"
+    report = run_slots(
+        spark, report_file, *(slot(s, landing / s, outputs[s]) for s in (CHARACTERS, SMALL, POISON, EMPTY, MISSING))
+    )
+    return MultiSlot(report, report_file, landing, outputs, poison_before)
 
 
-@pytest.fixture(scope="module")
-def explicit_run(
-    spark: object, characters_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[job.JobResult, Path]:
-    out = tmp_path_factory.mktemp("curated") / "characters"
-    args = job.JobArgs(input=str(characters_dir), output=str(out), partition_column="class", schema=SCHEMA)
-    return job.run(spark, args), out
+def test_a_poison_slot_fails_while_the_healthy_slots_commit_and_are_reported(multi: MultiSlot) -> None:
+    statuses = {s.slot: s.status for s in multi.report.slots}
+    assert statuses == {
+        CHARACTERS: "converted",
+        SMALL: "converted",
+        POISON: "failed",
+        EMPTY: "converted",
+        MISSING: "converted",
+    }
+    written = json.loads(multi.report_file.read_text())
+    assert written["format"] == 1 and written["run_id"] == RUN_ID
+    assert [s["slot"] for s in written["slots"]] == [CHARACTERS, SMALL, POISON, EMPTY, MISSING]
+    converted = written["slots"][0]
+    assert converted == {
+        "slot": CHARACTERS,
+        "status": "converted",
+        "manifest_uri": str(multi.outputs[CHARACTERS]) + "/_manifest.json",
+        "rows_read": ROWS,
+        "rows_written": ROWS,
+        "bad_rows": 0,
+    }
+    failed = written["slots"][2]
+    assert set(failed) == {"slot", "status", "error"}
+    assert failed["error"].startswith("csv_to_parquet: error: 1 of 2 rows do not match the schema")
+    assert "forty" in failed["error"] and "c.csv" in failed["error"]
 
 
-# --------------------------------------------------------------------------- output layout and counts
+def test_nothing_of_the_aborted_slot_is_committed_and_its_previous_output_survives(multi: MultiSlot) -> None:
+    # THEN every file of the poison slot's earlier output is there, byte for byte, and no other
+    # (no new Parquet file, no staging directory, the old manifest untouched)
+    assert snapshot(multi.outputs[POISON]) == multi.poison_before
+    assert manifest(multi.outputs[POISON])["partitions"] == {"Hunter": 1, "Titan": 1, "Warlock": 1}
 
 
-def test_output_has_one_directory_per_class_value(explicit_run: tuple[job.JobResult, Path]) -> None:
-    result, out = explicit_run
-    assert result.status == "written"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["class=Hunter", "class=Titan", "class=Warlock"]
+def test_each_manifest_has_exactly_the_contract_fields(multi: MultiSlot) -> None:
+    for slot_id in (CHARACTERS, SMALL, EMPTY, MISSING):
+        doc = manifest(multi.outputs[slot_id])
+        assert set(doc) == MANIFEST_FIELDS
+        assert (doc["format"], doc["pipeline"], doc["slot"], doc["run_id"]) == (1, "emr", slot_id, RUN_ID)
+        assert doc["input_uri"] == str(multi.landing / slot_id)
+        assert doc["output_uri"] == str(multi.outputs[slot_id]) + "/"
+        assert (doc["input_fingerprint"], doc["partition_column"]) == (FINGERPRINT, "class")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(doc["written_at"]))
 
 
-def test_rows_per_partition_equal_the_input_counts(
-    explicit_run: tuple[job.JobResult, Path], characters_dir: Path
-) -> None:
-    # GIVEN the class counts of the input CSV files
-    expected = class_counts_of_csv(*sorted(characters_dir.glob("*.csv")))
-    assert sum(expected.values()) == ROWS
-    result, out = explicit_run
-    # THEN the job's own report and the Parquet actually written both have the same counts
-    assert result.rows_per_partition == dict(expected)
-    assert class_counts_of_output(out) == expected
-    assert result.rows_read == result.rows_written == ROWS
-    assert result.bad_rows == 0
-    assert result.input_files == 2
-    assert result.schema_source == "explicit"
+def test_manifest_counts_equal_the_parquet_actually_written(multi: MultiSlot) -> None:
+    for slot_id in (CHARACTERS, SMALL):
+        out = multi.outputs[slot_id]
+        doc = manifest(out)
+        assert doc["partitions"] == rows_per_partition_of_parquet(out)
+        assert doc["rows_written"] == doc["rows_read"] == len(read_output(out)) == sum(doc["partitions"].values())
+        assert doc["bad_rows"] == 0
+    expected = class_counts_of_csv(*sorted((multi.landing / CHARACTERS).glob("*.csv")))
+    assert manifest(multi.outputs[CHARACTERS])["partitions"] == dict(sorted(expected.items()))
+    assert manifest(multi.outputs[SMALL])["partitions"] == {"Hunter": 1, "Titan": 1}
 
 
-def test_each_partition_value_is_written_as_a_single_file(explicit_run: tuple[job.JobResult, Path]) -> None:
-    _, out = explicit_run
-    per_directory = Counter(p.parent.name for p in parquet_files(out))
+def test_an_empty_slot_is_committed_as_empty_and_its_previous_output_removed(multi: MultiSlot) -> None:
+    for slot_id in (EMPTY, MISSING):
+        out = multi.outputs[slot_id]
+        doc = manifest(out)
+        assert (doc["rows_read"], doc["rows_written"], doc["bad_rows"], doc["partitions"]) == (0, 0, 0, {})
+        assert parquet_files(out) == []
+        assert [p.name for p in out.iterdir() if p.is_dir()] == []
+
+
+def test_each_partition_value_is_written_as_a_single_file(multi: MultiSlot) -> None:
+    per_directory = Counter(p.parent.name for p in parquet_files(multi.outputs[CHARACTERS]))
     assert per_directory == {"class=Hunter": 1, "class=Titan": 1, "class=Warlock": 1}
 
 
-def test_output_columns_have_the_declared_types(explicit_run: tuple[job.JobResult, Path]) -> None:
-    _, out = explicit_run
-    for path in parquet_files(out):
-        schema = pq.read_schema(path)
-        assert {name: schema.field(name).type for name in schema.names} == EXPECTED_ARROW_TYPES
-        assert "class" not in schema.names  # it lives in the directory name
-
-
-def test_timestamps_are_int64_timestamp_micros_not_int96(explicit_run: tuple[job.JobResult, Path]) -> None:
-    _, out = explicit_run
-    for path in parquet_files(out):
-        parquet_schema = pq.ParquetFile(path).schema
-        physical = {
-            parquet_schema.column(i).name: parquet_schema.column(i).physical_type for i in range(len(parquet_schema))
-        }
-        assert "INT96" not in physical.values()
-        column = parquet_schema.column(list(physical).index("last_played"))
-        assert column.physical_type == "INT64"
-        logical = json.loads(column.logical_type.to_json())
-        assert (logical["Type"], logical["timeUnit"], logical["isAdjustedToUTC"]) == ("Timestamp", "microseconds", True)
-
-
-def test_values_round_trip_exactly(explicit_run: tuple[job.JobResult, Path], characters_dir: Path) -> None:
-    _, out = explicit_run
-    source = {row["id"]: row for path in characters_dir.glob("*.csv") for row in csv.DictReader(path.open())}
-    written = read_output(out).to_pylist()
+def test_values_round_trip_exactly(multi: MultiSlot) -> None:
+    source = {
+        row["id"]: row for path in (multi.landing / CHARACTERS).glob("*.csv") for row in csv.DictReader(path.open())
+    }
+    written = read_output(multi.outputs[CHARACTERS]).to_pylist()
     assert len(written) == ROWS
     for row in written[:: ROWS // 50]:
         original = source[str(row["id"])]
@@ -165,68 +266,38 @@ def test_values_round_trip_exactly(explicit_run: tuple[job.JobResult, Path], cha
         assert row["last_played"].strftime("%Y-%m-%dT%H:%M:%SZ") == original["last_played"]
 
 
-# --------------------------------------------------------------------------- schema handling
+# --------------------------------------------------------------------------- schema agreement (issue 13)
+
+#: How each Spark type of jobs/schemas/characters.json must land in Parquet: (physical type,
+#: logical type). The Glue table's column types follow from the same schema file.
+PARQUET_TYPE_OF_SPARK_TYPE = {
+    "long": ("INT64", "NONE"),
+    "integer": ("INT32", "NONE"),
+    "string": ("BYTE_ARRAY", "STRING"),
+    "boolean": ("BOOLEAN", "NONE"),
+    "timestamp": ("INT64", "TIMESTAMP"),
+}
 
 
-def test_explicit_schema_runs_no_inference_pass(spark: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN inference would fail loudly if the job tried it
-    def no_inference(*_: object) -> None:
-        raise AssertionError("schema inference must not run when --schema is given")
-
-    monkeypatch.setattr(job, "infer_schema", no_inference)
-    # AND a schema that declares `level` as a string, which inference would type as int
-    schema = tmp_path / "schema.json"
-    schema.write_text(
-        Path(SCHEMA)
-        .read_text()
-        .replace('"name": "level",\n      "type": "integer"', '"name": "level",\n      "type": "string"')
-    )
-    source = write_csv(tmp_path / "in" / "c.csv", header_line(), [GOOD, GOOD.replace("1,", "2,", 1)])
-    # WHEN the job runs with that schema
-    result = job.run(
-        spark,
-        job.JobArgs(input=str(source), output=str(tmp_path / "out"), partition_column="class", schema=str(schema)),
-    )
-    # THEN it succeeds and the output carries the declared type
-    assert result.schema_source == "explicit" and result.rows_written == 2
-    assert read_output(tmp_path / "out").schema.field("level").type == pa.string()
-
-
-def test_without_schema_the_types_are_inferred(spark: object, characters_dir: Path, tmp_path: Path) -> None:
-    result = job.run(
-        spark, job.JobArgs(input=str(characters_dir), output=str(tmp_path / "out"), partition_column="class")
-    )
-    assert result.schema_source == "inferred"
-    assert result.rows_per_partition == dict(class_counts_of_csv(*sorted(characters_dir.glob("*.csv"))))
-    schema = read_output(tmp_path / "out").schema
-    assert schema.field("last_played").type == pa.timestamp("us", tz="UTC")
-    assert schema.field("is_active").type == pa.bool_()
-    assert pa.types.is_integer(schema.field("level").type)
-
-
-@pytest.mark.parametrize("schema", [SCHEMA, None], ids=["explicit-schema", "inferred-schema"])
-def test_unknown_partition_column_fails_listing_available_columns(
-    spark: object, characters_dir: Path, tmp_path: Path, schema: str | None
-) -> None:
-    args = job.JobArgs(input=str(characters_dir), output=str(tmp_path / "out"), partition_column="klass", schema=schema)
-    with pytest.raises(job.JobError) as error:
-        job.run(spark, args)
-    message = str(error.value)
-    assert "\n" not in message
-    assert "partition column 'klass' not found" in message
-    assert "available columns: " + ", ".join(gen.COLUMNS) in message
-    assert not (tmp_path / "out").exists()
-
-
-def test_header_that_does_not_match_the_schema_is_a_clear_error(spark: object, tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "in" / "swapped.csv", header_line().replace("level,light", "light,level"), [GOOD])
-    with pytest.raises(job.JobError) as error:
-        job.run(
-            spark, job.JobArgs(input=str(source), output=str(tmp_path / "out"), partition_column="class", schema=SCHEMA)
-        )
-    message = str(error.value)
-    assert "\n" not in message
-    assert "Expected: level but found: light" in message and "swapped.csv" in message
+def test_every_column_of_the_parquet_has_the_physical_and_logical_type_of_the_schema_file(multi: MultiSlot) -> None:
+    # GIVEN the schema file, the one source of truth for the columns
+    declared = json.loads(Path(SCHEMA).read_text())["fields"]
+    expected = [(f["name"], *PARQUET_TYPE_OF_SPARK_TYPE[f["type"]]) for f in declared if f["name"] != "class"]
+    files = parquet_files(multi.outputs[CHARACTERS])
+    assert files
+    for path in files:
+        # WHEN each written file's Parquet schema is read back with pyarrow
+        schema = pq.ParquetFile(path).schema
+        columns = [schema.column(i) for i in range(len(schema))]
+        actual = [(c.name, c.physical_type, c.logical_type.type) for c in columns]
+        # THEN every column is there, in the schema's order, with the declared types
+        assert actual == expected, path
+        # AND timestamps are microseconds adjusted to UTC (never INT96 or millis)
+        (stamp,) = [c for c in columns if c.name == "last_played"]
+        logical = json.loads(stamp.logical_type.to_json())
+        assert (logical["timeUnit"], logical["isAdjustedToUTC"]) == ("microseconds", True)
+        # AND the partition column lives only in the directory name
+        assert path.parent.name.startswith("class=")
 
 
 def test_schema_file_declares_id_and_class_required_and_the_rest_nullable() -> None:
@@ -238,177 +309,197 @@ def test_schema_file_declares_id_and_class_required_and_the_rest_nullable() -> N
     )
 
 
-@pytest.mark.parametrize(
-    ("document", "expected"),
-    [
-        ("not json", "not a Spark StructType JSON document"),
-        ('{"type": "struct", "fields": []}', "declares no columns"),
-        (
-            '{"type":"struct","fields":[{"name":"a","type":{"type":"array","elementType":"string","containsNull":true},"nullable":true,"metadata":{}}]}',
-            "must be atomic types",
-        ),
-        (
-            '{"type":"struct","fields":[{"name":"a","type":"string","nullable":true,"metadata":{}},{"name":"a","type":"long","nullable":true,"metadata":{}}]}',
-            "duplicate columns: a",
-        ),
-    ],
-    ids=["not-json", "no-columns", "nested-type", "duplicate"],
-)
-def test_invalid_schema_documents_are_rejected_with_the_reason(document: str, expected: str) -> None:
-    with pytest.raises(job.JobError, match=expected):
-        job.parse_schema(document, "schema.json")
+# --------------------------------------------------------------------------- rerunning a slot
 
 
-def test_missing_schema_file_is_a_clear_error(spark: object, characters_dir: Path, tmp_path: Path) -> None:
-    args = job.JobArgs(
-        input=str(characters_dir),
-        output=str(tmp_path / "out"),
-        partition_column="class",
-        schema=str(tmp_path / "nope.json"),
+def test_rerunning_a_slot_replaces_its_output_and_removes_a_vanished_partition(spark: object, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = write_csv(tmp_path / "first" / "c.csv", [GOOD, HUNTER, WARLOCK])
+    second = write_csv(tmp_path / "second" / "c.csv", [with_id(GOOD, 10), with_id(GOOD, 11), with_id(WARLOCK, 12)])
+    assert run_slots(spark, tmp_path / "r1.json", slot(SMALL, first, out)).slots[0].status == "converted"
+    # WHEN the slot is converted again from data that has no Hunter any more (late data)
+    report = run_slots(spark, tmp_path / "r2.json", slot(SMALL, second, out))
+    # THEN the output holds exactly the new rows: Titan and Warlock replaced, Hunter gone
+    assert report.slots[0].status == "converted"
+    ids = {row["id"]: row["class"] for row in read_output(out).to_pylist()}
+    assert ids == {10: "Titan", 11: "Titan", 12: "Warlock"}
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["class=Titan", "class=Warlock"]
+    assert manifest(out)["partitions"] == {"Titan": 2, "Warlock": 1} == rows_per_partition_of_parquet(out)
+
+
+def test_rerunning_the_same_input_never_appends(spark: object, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD, HUNTER])
+    for attempt in range(2):
+        run_slots(spark, tmp_path / f"r{attempt}.json", slot(SMALL, source, out))
+    assert sorted(read_output(out).column("id").to_pylist()) == [1, 2]
+    assert len(parquet_files(out)) == 2
+
+
+# --------------------------------------------------------------------------- bad rows
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_LINES))
+def test_a_bad_row_aborts_the_slot_inside_the_write_and_commits_nothing(
+    spark: object, tmp_path: Path, kind: str
+) -> None:
+    # GIVEN a slot with an earlier output
+    out = tmp_path / "out"
+    run_slots(spark, tmp_path / "r1.json", slot(SMALL, write_csv(tmp_path / "ok" / "c.csv", [GOOD, HUNTER]), out))
+    before = snapshot(out)
+    # WHEN its new data has one bad row among good ones, with the default of 0 tolerated
+    source = write_csv(tmp_path / "in" / "bad.csv", [with_id(WARLOCK, 20), BAD_LINES[kind], with_id(GOOD, 21)])
+    (result,) = run_slots(spark, tmp_path / "r2.json", slot(SMALL, source, out)).slots
+    # THEN the slot failed naming the count, the file and the row, and its output is as it was
+    assert result.status == "failed"
+    assert result.error.startswith("1 of 3 rows do not match the schema (at most 0 allowed); nothing was committed")
+    assert "bad.csv" in result.error and "\n" not in result.error
+    assert snapshot(out) == before
+
+
+def test_with_no_tolerance_the_input_is_read_once(
+    spark: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the counting pass would fail loudly if it ran
+    def no_count_pass(*_: object) -> None:
+        raise AssertionError("no counting pass may run when --max-bad-rows is 0 and the data is good")
+
+    monkeypatch.setattr(job, "read_marked", no_count_pass)
+    monkeypatch.setattr(job, "count_bad", no_count_pass)
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD, HUNTER, WARLOCK])
+    (result,) = run_slots(spark, tmp_path / "r.json", slot(SMALL, source, tmp_path / "out")).slots
+    assert (result.status, result.rows_written, result.partitions) == (
+        "converted",
+        3,
+        {"Hunter": 1, "Titan": 1, "Warlock": 1},
     )
-    with pytest.raises(job.JobError, match="cannot read schema file"):
-        job.run(spark, args)
 
 
-# --------------------------------------------------------------------------- bad rows and null partitions
-
-BAD_LINES = [
-    "2,Bo Graves,Hunter,Exo,forty,1900,5,false,2025-06-01T00:00:00Z",  # level not an int
-    "3,Cy Lumen,Warlock,Awoken,20,1750,4,true,2025-06-01T00:00:00Z,extra",  # one field too many
-    "4,Di Pyre,,Human,30,1800,6,false,2025-06-01T00:00:00Z",  # class required, empty
-]
-
-
-def test_rows_not_matching_the_schema_fail_the_job_before_anything_is_written(spark: object, tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "in" / "c.csv", header_line(), [GOOD, *BAD_LINES])
+def test_tolerated_bad_rows_are_dropped_and_counted_in_the_manifest(spark: object, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD, *BAD_LINES.values()])
     out = tmp_path / "out"
-    with pytest.raises(job.JobError) as error:
-        job.run(spark, job.JobArgs(input=str(source), output=str(out), partition_column="class", schema=SCHEMA))
-    assert str(error.value) == "3 of 4 rows do not match the schema (at most 0 allowed); nothing was written"
-    assert not out.exists()
-
-
-def test_tolerated_bad_rows_are_dropped_and_counted(spark: object, tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "in" / "c.csv", header_line(), [GOOD, *BAD_LINES])
-    out = tmp_path / "out"
-    args = job.JobArgs(input=str(source), output=str(out), partition_column="class", schema=SCHEMA, max_bad_rows=3)
-    result = job.run(spark, args)
-    assert (result.rows_read, result.bad_rows, result.rows_written) == (4, 3, 1)
-    assert result.rows_per_partition == {"Titan": 1}
+    (result,) = run_slots(spark, tmp_path / "r.json", slot(SMALL, source, out), max_bad_rows=3).slots
+    assert (result.status, result.rows_read, result.bad_rows, result.rows_written) == ("converted", 4, 3, 1)
+    doc = manifest(out)
+    assert (doc["rows_read"], doc["bad_rows"], doc["rows_written"], doc["partitions"]) == (4, 3, 1, {"Titan": 1})
     assert read_output(out).column("id").to_pylist() == [1]
 
 
-def test_null_and_empty_partition_values_go_to_the_hive_default_partition(spark: object, tmp_path: Path) -> None:
-    # GIVEN rows whose class is empty or an empty quoted string, and no schema (so class is nullable)
-    lines = [
-        GOOD,
-        GOOD.replace(",Titan,", ",,").replace("1,", "2,", 1),
-        GOOD.replace(",Titan,", ',"",').replace("1,", "3,", 1),
-    ]
-    source = write_csv(tmp_path / "in" / "c.csv", header_line(), lines)
+def test_more_bad_rows_than_tolerated_fail_the_slot_before_anything_is_written(spark: object, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD, *BAD_LINES.values()])
     out = tmp_path / "out"
-    # WHEN the job runs
-    result = job.run(spark, job.JobArgs(input=str(source), output=str(out), partition_column="class"))
-    # THEN they are written under class=__HIVE_DEFAULT_PARTITION__
-    assert result.rows_per_partition == {"Titan": 1, job.HIVE_DEFAULT_PARTITION: 2}
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["class=Titan", "class=__HIVE_DEFAULT_PARTITION__"]
-    assert len(pq.read_table(parquet_files(out / "class=__HIVE_DEFAULT_PARTITION__")[0])) == 2
-
-
-# --------------------------------------------------------------------------- empty input
-
-
-@pytest.mark.parametrize("kind", ["missing-path", "empty-directory", "header-only-file"])
-def test_empty_input_writes_nothing_and_succeeds(spark: object, tmp_path: Path, kind: str) -> None:
-    if kind == "missing-path":
-        source = tmp_path / "does" / "not" / "exist"
-    elif kind == "empty-directory":
-        source = tmp_path / "in"
-        source.mkdir()
-    else:
-        source = write_csv(tmp_path / "in" / "c.csv", header_line(), [])
-    out = tmp_path / "out"
-    result = job.run(spark, job.JobArgs(input=str(source), output=str(out), partition_column="class", schema=SCHEMA))
-    assert result.status == "empty"
-    assert result.rows_written == 0 and result.rows_per_partition == {}
-    assert result.message
+    (result,) = run_slots(spark, tmp_path / "r.json", slot(SMALL, source, out), max_bad_rows=2).slots
+    assert result.status == "failed"
+    assert result.error.startswith("3 of 4 rows do not match the schema (at most 2 allowed); nothing was committed")
     assert not out.exists()
 
 
-def test_empty_input_is_an_error_when_asked_to_fail_on_empty(spark: object, tmp_path: Path) -> None:
-    args = job.JobArgs(
-        input=str(tmp_path / "missing"), output=str(tmp_path / "out"), partition_column="class", fail_on_empty=True
+def test_a_header_that_does_not_match_the_schema_fails_its_slot_naming_file_and_column(
+    spark: object, tmp_path: Path
+) -> None:
+    header = ",".join(gen.COLUMNS).replace("level,light", "light,level")
+    swapped = write_csv(tmp_path / "swapped" / "swapped.csv", [GOOD], header=header)
+    good = write_csv(tmp_path / "good" / "c.csv", [GOOD])
+    report = run_slots(
+        spark, tmp_path / "r.json", slot(SMALL, swapped, tmp_path / "o1"), slot(EMPTY, good, tmp_path / "o2")
     )
-    with pytest.raises(job.JobError, match=r"empty input: no input files at .*\(--fail-on-empty\)"):
-        job.run(spark, args)
+    failed, converted = report.slots
+    assert failed.status == "failed" and "\n" not in failed.error
+    assert "Expected: level but found: light" in failed.error and "swapped.csv" in failed.error
+    assert converted.status == "converted" and converted.rows_written == 1
 
 
-# --------------------------------------------------------------------------- write modes
-
-
-def test_overwrite_replaces_only_the_partition_values_in_the_new_data(spark: object, tmp_path: Path) -> None:
+def test_null_and_empty_partition_values_go_to_the_hive_default_partition(spark: object, tmp_path: Path) -> None:
+    # GIVEN a schema where class may be null, and rows whose class is empty or an empty quoted string
+    schema = tmp_path / "schema.json"
+    doc = json.loads(Path(SCHEMA).read_text())
+    for f in doc["fields"]:
+        if f["name"] == "class":
+            f["nullable"] = True
+    schema.write_text(json.dumps(doc))
+    lines = [GOOD, with_id(GOOD.replace(",Titan,", ",,"), 2), with_id(GOOD.replace(",Titan,", ',"",'), 3)]
+    source = write_csv(tmp_path / "in" / "c.csv", lines)
     out = tmp_path / "out"
-    full = write_csv(
-        tmp_path / "full" / "c.csv",
-        header_line(),
-        [
-            GOOD,
-            "2,Bo Graves,Hunter,Exo,40,1900,5,false,2025-06-01T00:00:00Z",
-            "3,Cy Lumen,Warlock,Awoken,20,1750,4,true,2025-06-01T00:00:00Z",
-        ],
-    )
-    titans = write_csv(
-        tmp_path / "titans" / "c.csv", header_line(), [GOOD.replace("1,", "10,", 1), GOOD.replace("1,", "11,", 1)]
-    )
-    job.run(spark, job.JobArgs(input=str(full), output=str(out), partition_column="class", schema=SCHEMA))
-    # WHEN a second run only has Titans
-    job.run(
+    (result,) = run_slots(spark, tmp_path / "r.json", slot(SMALL, source, out), schema=str(schema)).slots
+    assert result.partitions == {"Titan": 1, job.HIVE_DEFAULT_PARTITION: 2} == manifest(out)["partitions"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["class=Titan", "class=__HIVE_DEFAULT_PARTITION__"]
+
+
+# --------------------------------------------------------------------------- empty slots, job-wide errors
+
+
+def test_an_empty_slot_fails_with_fail_on_empty_and_keeps_its_previous_output(spark: object, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_slots(spark, tmp_path / "r1.json", slot(SMALL, write_csv(tmp_path / "ok" / "c.csv", [GOOD]), out))
+    before = snapshot(out)
+    header_only = write_csv(tmp_path / "in" / "c.csv", [])
+    report = run_slots(
         spark,
-        job.JobArgs(input=str(titans), output=str(out), partition_column="class", schema=SCHEMA, mode="overwrite"),
+        tmp_path / "r2.json",
+        slot(SMALL, header_only, out),
+        slot(EMPTY, tmp_path / "missing", tmp_path / "o2"),
+        fail_on_empty=True,
     )
-    # THEN the Titan partition is replaced and the others are kept
-    ids = {row["id"]: row["class"] for row in read_output(out).to_pylist()}
-    assert ids == {10: "Titan", 11: "Titan", 2: "Hunter", 3: "Warlock"}
+    assert [s.status for s in report.slots] == ["failed", "failed"]
+    assert all("(--fail-on-empty); nothing was committed" in s.error for s in report.slots)
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"partition_column": "klass"}, "partition column 'klass' not found; available columns: "),
+        ({"schema": "/nonexistent/schema.json"}, "cannot read schema file /nonexistent/schema.json"),
+    ],
+    ids=["unknown-column", "missing-schema"],
+)
+def test_an_error_that_concerns_every_slot_fails_each_of_them_in_the_report(
+    spark: object, tmp_path: Path, options: dict[str, str], expected: str
+) -> None:
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD])
+    report = run_slots(
+        spark,
+        tmp_path / "r.json",
+        slot(SMALL, source, tmp_path / "o1"),
+        slot(EMPTY, source, tmp_path / "o2"),
+        **options,
+    )
+    assert [s.status for s in report.slots] == ["failed", "failed"]
+    assert all(s.error.startswith(expected) for s in report.slots)
+    assert json.loads((tmp_path / "r.json").read_text())["slots"][0]["error"].startswith("csv_to_parquet: error: ")
+    assert not (tmp_path / "o1").exists()
+
+
+def test_an_unexpected_error_in_one_slot_fails_only_that_slot(spark: object, tmp_path: Path) -> None:
+    # GIVEN a slot whose output lies below a regular file (the write cannot create it)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    source = write_csv(tmp_path / "in" / "c.csv", [GOOD])
+    report = run_slots(
+        spark, tmp_path / "r.json", slot(SMALL, source, blocker / "out"), slot(EMPTY, source, tmp_path / "o2")
+    )
+    broken, healthy = report.slots
+    # THEN that slot failed with a one-line error and the next slot still converted
+    assert broken.status == "failed" and broken.error and "\n" not in broken.error
+    assert not broken.error.startswith("Py4JJavaError: An error occurred while calling")
+    assert (healthy.status, healthy.rows_written) == ("converted", 1)
 
 
 def test_max_records_per_file_splits_a_large_partition_value(spark: object, tmp_path: Path) -> None:
-    titans = [GOOD.replace("1,", f"{i},", 1) for i in range(1, 6)]
-    source = write_csv(tmp_path / "in" / "c.csv", header_line(), titans)
-    args = job.JobArgs(
-        input=str(source), output=str(tmp_path / "out"), partition_column="class", schema=SCHEMA, max_records_per_file=2
-    )
-    job.run(spark, args)
-    files = parquet_files(tmp_path / "out" / "class=Titan")
+    source = write_csv(tmp_path / "in" / "c.csv", [with_id(GOOD, i) for i in range(1, 6)])
+    out = tmp_path / "out"
+    run_slots(spark, tmp_path / "r.json", slot(SMALL, source, out), max_records_per_file=2)
+    files = parquet_files(out / "class=Titan")
     assert sorted(pq.ParquetFile(f).metadata.num_rows for f in files) == [1, 2, 2]
-
-
-def test_append_adds_to_existing_partitions(spark: object, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    source = write_csv(tmp_path / "in" / "c.csv", header_line(), [GOOD])
-    for _ in range(2):
-        job.run(
-            spark,
-            job.JobArgs(input=str(source), output=str(out), partition_column="class", schema=SCHEMA, mode="append"),
-        )
-    assert class_counts_of_output(out) == {"Titan": 2}
-
-
-def test_error_mode_refuses_an_existing_output_without_reading_the_input(spark: object, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    args = job.JobArgs(input=str(tmp_path / "missing"), output=str(out), partition_column="class", mode="error")
-    with pytest.raises(job.JobError, match="output already exists"):
-        job.run(spark, args)
+    assert manifest(out)["partitions"] == {"Titan": 5}
 
 
 def test_session_settings_are_restored_after_a_run(spark: object, tmp_path: Path) -> None:
     conf = spark.conf  # type: ignore[attr-defined]
     conf.set("spark.sql.session.timeZone", "America/New_York")
     try:
-        source = write_csv(tmp_path / "in" / "c.csv", header_line(), [GOOD])
-        job.run(
-            spark, job.JobArgs(input=str(source), output=str(tmp_path / "out"), partition_column="class", schema=SCHEMA)
-        )
+        source = write_csv(tmp_path / "in" / "c.csv", [GOOD])
+        run_slots(spark, tmp_path / "r.json", slot(SMALL, source, tmp_path / "out"))
         assert conf.get("spark.sql.session.timeZone") == "America/New_York"
         assert conf.get("spark.sql.parquet.outputTimestampType", None) in (None, "INT96")
         # AND the timestamp was still read as UTC while the job ran
@@ -419,6 +510,13 @@ def test_session_settings_are_restored_after_a_run(spark: object, tmp_path: Path
 
 
 # --------------------------------------------------------------------------- as spark-submit runs it
+
+
+def job_argv(report: str, *slots: tuple[str, str, str], schema: str = SCHEMA) -> list[str]:
+    argv = ["--schema", schema, "--partition-column", "class", "--run-id", RUN_ID, "--report", report]
+    for slot_id, source, out in slots:
+        argv += ["--slot", slot_id, source, out, FINGERPRINT]
+    return argv
 
 
 def spark_submit(*args: str) -> subprocess.CompletedProcess[str]:
@@ -435,8 +533,6 @@ def spark_submit(*args: str) -> subprocess.CompletedProcess[str]:
         "--conf",
         "spark.ui.enabled=false",
         "--conf",
-        "spark.sql.shuffle.partitions=4",
-        "--conf",
         "spark.driver.host=127.0.0.1",
         "--conf",
         "spark.driver.bindAddress=127.0.0.1",
@@ -447,66 +543,128 @@ def spark_submit(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_spark_submit_runs_the_job_and_prints_its_result(characters_dir: Path, tmp_path: Path) -> None:
+def test_spark_submit_converts_the_good_slot_reports_the_poison_one_and_exits_2(tmp_path: Path) -> None:
     # GIVEN the job file run exactly as the EMR step runs it (spark-submit FILE ARGS), with URIs
-    out = tmp_path / "out"
+    good = write_csv(tmp_path / "good" / "c.csv", [GOOD, HUNTER]).parent
+    poison = write_csv(tmp_path / "poison" / "c.csv", [GOOD, BAD_LINES["extra-field"]]).parent
+    report = tmp_path / "report.json"
     completed = spark_submit(
-        "--input",
-        f"file://{characters_dir}",
-        "--output",
-        f"file://{out}",
-        "--partition-column",
-        "class",
-        "--schema",
-        f"file://{SCHEMA}",
+        *job_argv(
+            f"file://{report}",
+            (SMALL, f"file://{good}/", f"file://{tmp_path}/o1/"),
+            (POISON, f"file://{poison}/", f"file://{tmp_path}/o2/"),
+            schema=f"file://{SCHEMA}",
+        )
     )
-    # THEN it exits 0, prints its result, and wrote the input's rows per class
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    # THEN it exits 2, the driver's output ends with the one-line summary (spark-submit merges
+    # the Python driver's stderr into its stdout), and the report and outputs are there
+    assert completed.returncode == 2, completed.stdout[-3000:] + completed.stderr[-3000:]
+    last = completed.stdout.strip().splitlines()[-1]
+    assert last.startswith(f"csv_to_parquet: error: 1 of 2 slots failed: {POISON}: 1 of 2 rows do not match")
     (line,) = [text for text in completed.stdout.splitlines() if text.startswith("csv_to_parquet: result: ")]
-    result = json.loads(line.removeprefix("csv_to_parquet: result: "))
-    expected = class_counts_of_csv(*sorted(characters_dir.glob("*.csv")))
-    assert result["status"] == "written" and result["rows_written"] == ROWS
-    assert result["rows_per_partition"] == dict(expected)
-    assert class_counts_of_output(out) == expected
+    assert json.loads(line.removeprefix("csv_to_parquet: result: ")) == json.loads(report.read_text())
+    assert [s["status"] for s in json.loads(report.read_text())["slots"]] == ["converted", "failed"]
+    assert manifest(tmp_path / "o1")["partitions"] == {"Hunter": 1, "Titan": 1}
+    assert not (tmp_path / "o2").exists()
 
 
-def test_main_with_an_unknown_column_exits_2_with_a_one_line_error(
-    spark: object, characters_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_main_exits_0_when_every_slot_converted_and_2_with_the_summary_line_otherwise(
+    spark: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    good = str(write_csv(tmp_path / "good" / "c.csv", [GOOD]))
+    header = ",".join(gen.COLUMNS).replace("name", "nom")
+    renamed = str(write_csv(tmp_path / "renamed" / "c.csv", [GOOD], header=header))
+    report = str(tmp_path / "r.json")
     # GIVEN a session already running (main reuses it and leaves it running)
-    argv = [
-        "--input",
-        str(characters_dir),
-        "--output",
-        str(tmp_path / "out"),
-        "--partition-column",
-        "guild",
-        "--schema",
-        SCHEMA,
-    ]
-    # WHEN main runs with a column the data does not have
-    code = job.main(argv)
-    # THEN it exits 2 with exactly one error line and no traceback
+    assert job.main(job_argv(report, (SMALL, good, str(tmp_path / "o1")))) == 0
+    assert "csv_to_parquet: error" not in capsys.readouterr().err
+    code = job.main(job_argv(report, (SMALL, good, str(tmp_path / "o1")), (POISON, renamed, str(tmp_path / "o2"))))
     captured = capsys.readouterr()
     assert code == 2
-    assert captured.err.splitlines() == [
-        "csv_to_parquet: error: partition column 'guild' not found; available columns: " + ", ".join(gen.COLUMNS)
-    ]
+    last = captured.err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"csv_to_parquet: error: 1 of 2 slots failed: {POISON}: CSV header does not conform to the schema\..*"
+        r"Expected: name but found: nom.*renamed.*c\.csv; nothing was committed",
+        last,
+    ), last
     assert "Traceback" not in captured.out + captured.err
     assert not spark.sparkContext._jsc.sc().isStopped()  # type: ignore[attr-defined]
 
 
-# --------------------------------------------------------------------------- the file itself (no Spark needed)
+# --------------------------------------------------------------------------- the command line (no Spark needed)
 
 
-def test_command_line_requires_input_output_and_partition_column() -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        job.parse_args(["--input", "x", "--output", "y"])
-    assert exit_info.value.code == 2
-    args = job.parse_args(
-        ["--input", "s3://b/in/", "--output", "s3://b/out/", "--partition-column", "class", "--max-bad-rows", "5"]
+CONTRACT_ARGV = [
+    "--schema",
+    "s3://B/artifacts/jobs/schemas/characters.json",
+    "--partition-column",
+    "class",
+    "--run-id",
+    "20261125T2030Z-1a2b3c4d",
+    "--report",
+    "s3://B/runs/emr/20261125T2030Z-1a2b3c4d/report.json",
+    "--slot",
+    "2026-11-25T20:00Z",
+    "s3://B/landing/characters/dt=2026-11-25/hour=20/minute=00/",
+    "s3://B/curated/characters/dt=2026-11-25/hour=20/minute=00/",
+    "ab12",
+    "--slot",
+    "2026-11-25T20:15Z",
+    "s3://B/landing/characters/dt=2026-11-25/hour=20/minute=15/",
+    "s3://B/curated/characters/dt=2026-11-25/hour=20/minute=15/",
+    "cd34",
+]
+
+
+def test_job_accepts_the_command_line_of_the_contract() -> None:
+    args = job.parse_args([*CONTRACT_ARGV, "--max-bad-rows", "5", "--fail-on-empty"])
+    assert args.slots == (
+        job.SlotArgs(
+            "2026-11-25T20:00Z",
+            "s3://B/landing/characters/dt=2026-11-25/hour=20/minute=00/",
+            "s3://B/curated/characters/dt=2026-11-25/hour=20/minute=00/",
+            "ab12",
+        ),
+        job.SlotArgs(
+            "2026-11-25T20:15Z",
+            "s3://B/landing/characters/dt=2026-11-25/hour=20/minute=15/",
+            "s3://B/curated/characters/dt=2026-11-25/hour=20/minute=15/",
+            "cd34",
+        ),
     )
-    assert args == job.JobArgs(input="s3://b/in/", output="s3://b/out/", partition_column="class", max_bad_rows=5)
+    assert args.slots[1].manifest_uri == "s3://B/curated/characters/dt=2026-11-25/hour=20/minute=15/_manifest.json"
+    assert (args.partition_column, args.run_id, args.max_bad_rows, args.fail_on_empty) == (
+        "class",
+        "20261125T2030Z-1a2b3c4d",
+        5,
+        True,
+    )
+    assert args.report == "s3://B/runs/emr/20261125T2030Z-1a2b3c4d/report.json"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.__setitem__(9, "2026-11-25 20:00"), "slot id must be a UTC minute like 2026-11-25T20:15Z"),
+        (lambda a: a.__setitem__(9, "2026-13-25T20:00Z"), "slot id must be a UTC minute"),
+        (lambda a: a.__setitem__(12, "not-hex"), "fingerprint must be hexadecimal, got 'not-hex'"),
+        (lambda a: a.__setitem__(16, a[11]), "output URI 's3://B/curated/characters/dt=2026-11-25/hour=20/minute=00'"),
+        (lambda a: a.__setitem__(14, a[9]), "slot id '2026-11-25T20:00Z' is given twice"),
+        (lambda a: a.__setitem__(5, "run id"), "argument --run-id: must be letters, digits"),
+        (lambda a: a.__delitem__(slice(13, 18)) or a.__delitem__(12), "argument --slot: expected 4 arguments"),
+        (lambda a: a.__delitem__(slice(8, 18)), "the following arguments are required: --slot"),
+    ],
+    ids=["slot-format", "slot-date", "fingerprint", "duplicate-output", "duplicate-slot", "run-id", "three", "none"],
+)
+def test_a_bad_command_line_exits_2_naming_the_argument_and_the_rule(
+    change: object, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = list(CONTRACT_ARGV)
+    change(argv)  # type: ignore[operator]
+    with pytest.raises(SystemExit) as exit_info:
+        job.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_job_file_is_self_contained_and_valid_python_3_9() -> None:
@@ -520,24 +678,3 @@ def test_job_file_is_self_contained_and_valid_python_3_9() -> None:
         for alias in node.names
     }
     assert imported - set(sys.stdlib_module_names) == {"pyspark"}
-
-
-def test_job_accepts_the_arguments_the_run_plan_sends() -> None:
-    # The EMR step's arguments are built by the shared layer's run plan: both sides of that contract.
-    from transient_analytics.plan import spark_submit_args
-
-    argv = spark_submit_args(
-        "s3://b/artifacts/jobs/csv_to_parquet.py",
-        "s3://b/landing/characters/dt=2026-11-25/hour=20/minute=15/",
-        "s3://b/curated/characters/dt=2026-11-25/hour=20/minute=15/",
-        "class",
-        "s3://b/artifacts/jobs/schemas/characters.json",
-    )
-    job_argv = argv[argv.index("s3://b/artifacts/jobs/csv_to_parquet.py") + 1 :]
-    assert job.parse_args(job_argv) == job.JobArgs(
-        input="s3://b/landing/characters/dt=2026-11-25/hour=20/minute=15/",
-        output="s3://b/curated/characters/dt=2026-11-25/hour=20/minute=15/",
-        partition_column="class",
-        schema="s3://b/artifacts/jobs/schemas/characters.json",
-        mode="overwrite",
-    )
