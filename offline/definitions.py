@@ -75,3 +75,16 @@ def render_definition(
         raise TemplateError(f"{spec.definition_uri} is not valid JSON after substitution: {exc}") from exc
     unused = tuple(sorted(set(spec.substitutions) - used))
     return RenderedDefinition(spec=spec, text=text, unused_substitutions=unused)
+
+
+def all_states(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """Every state of a definition by name, those inside Map and Parallel states included."""
+    found: dict[str, Any] = {}
+    for name, state in (definition.get("States") or {}).items():
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found.update(all_states(branch))
+        for key in ("Iterator", "ItemProcessor"):
+            if isinstance(state.get(key), dict):
+                found.update(all_states(state[key]))
+    return found

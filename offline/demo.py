@@ -33,6 +33,7 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 
+from offline.definitions import all_states
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.picture import render_svg, visits_from_history
 from offline.runners import LocalRunners, parse_s3_uri
@@ -90,6 +91,7 @@ def state_timings(result: ExecutionResult, definition: dict[str, Any]) -> list[S
     """Each state entered, in order, with its duration and outcome, from the execution history."""
     timings: list[StateTiming] = []
     entered: dict[str, Any] = {}
+    states = all_states(definition)
     visits = visits_from_history(result.history, definition)
     last = result.history[-1]["timestamp"] if result.history else None
     for event in result.history:
@@ -98,10 +100,10 @@ def state_timings(result: ExecutionResult, definition: dict[str, Any]) -> list[S
         elif "stateExitedEventDetails" in event:
             name = event["stateExitedEventDetails"]["name"]
             start = entered.pop(name, event["timestamp"])
-            kind = definition["States"][name]["Type"]
+            kind = states[name]["Type"]
             timings.append(StateTiming(name, kind, _seconds(start, event["timestamp"]), visits.get(name, "succeeded")))
     for name, start in entered.items():  # Fail states and the state a failure ended in have no exit
-        kind = definition["States"][name]["Type"]
+        kind = states[name]["Type"]
         timings.append(StateTiming(name, kind, _seconds(start, last), visits.get(name, "failed")))
     order = {name: i for i, name in enumerate(result.states_entered)}
     return sorted(timings, key=lambda t: order.get(t.name, len(order)))

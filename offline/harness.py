@@ -43,7 +43,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from offline.definitions import render_definition
+from offline.definitions import all_states, render_definition
 from offline.engine import HarnessExecution, HarnessWorker, Sleep, patched_engine
 from offline.events import execution_status_change_event
 from offline.integrations import Runner, RunnerRegistry
@@ -367,7 +367,7 @@ class OfflineHarness:
 
     def _check_mock_config_states(self, state_machine_name: str, definition: dict[str, Any]) -> None:
         if self.mock_config is not None:
-            self.mock_config.check_states(state_machine_name, _all_state_names(definition))
+            self.mock_config.check_states(state_machine_name, set(all_states(definition)))
 
     def _function_log_groups(self) -> dict[str, str]:
         groups = {}
@@ -578,18 +578,6 @@ def _quiet_interpreter_logs() -> Iterator[None]:
         yield
     finally:
         noisy.setLevel(level)
-
-
-def _all_state_names(definition: dict[str, Any]) -> set[str]:
-    names: set[str] = set()
-    for name, state in (definition.get("States") or {}).items():
-        names.add(name)
-        for branch in state.get("Branches", []):
-            names |= _all_state_names(branch)
-        for key in ("Iterator", "ItemProcessor"):
-            if isinstance(state.get(key), dict):
-                names |= _all_state_names(state[key])
-    return names
 
 
 def _placeholder_zip(module: str) -> bytes:

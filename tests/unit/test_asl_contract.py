@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from offline.definitions import all_states
 from transient_analytics import asl_contract as asl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,22 +18,11 @@ def definition(name: str) -> dict[str, Any]:
     return dict(json.loads((ROOT / "statemachines" / name).read_text()))
 
 
-def all_states(states: dict[str, Any]) -> dict[str, Any]:
-    found = dict(states)
-    for state in states.values():
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if processor:
-            found.update(all_states(processor["States"]))
-        for branch in state.get("Branches", []):
-            found.update(all_states(branch["States"]))
-    return found
-
-
 @pytest.mark.parametrize(
     ("file", "names"), [("emr_pipeline.asl.json", asl.EMR_STATES), ("batch_transform.asl.json", asl.TRANSFORM_STATES)]
 )
 def test_every_state_name_the_code_relies_on_is_a_state_of_the_definition(file: str, names: tuple[str, ...]):
-    states = all_states(definition(file)["States"])
+    states = all_states(definition(file))
     assert [n for n in names if n not in states] == []
 
 

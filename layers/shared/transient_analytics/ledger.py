@@ -139,8 +139,10 @@ def _held_by(record: SlotRecord, holder: str, action: str) -> None:
         raise _refuse(record, action, f"held by {record.holder}, not by {holder}")
 
 
-def complete(record: SlotRecord, *, holder: str, counts: SlotCounts, now: datetime, retention: timedelta) -> SlotRecord:
-    """``done`` with its counts; the record may be expired by TTL after ``retention``."""
+def complete(
+    record: SlotRecord, *, holder: str, counts: SlotCounts | None, now: datetime, retention: timedelta
+) -> SlotRecord:
+    """``done`` with its counts (None: the service reports none, as a transform job does); TTL after ``retention``."""
     _held_by(record, holder, "complete")
     return record.model_copy(
         update={
@@ -149,9 +151,9 @@ def complete(record: SlotRecord, *, holder: str, counts: SlotCounts, now: dateti
             "attempts": 0,
             "holder": None,
             "lease_expires_at": None,
-            "rows_read": counts.rows_read,
-            "rows_written": counts.rows_written,
-            "bad_rows": counts.bad_rows,
+            "rows_read": counts.rows_read if counts else None,
+            "rows_written": counts.rows_written if counts else None,
+            "bad_rows": counts.bad_rows if counts else None,
             "error": None,
             "updated_at": now,
             "done_at": now,

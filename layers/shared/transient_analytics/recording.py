@@ -63,7 +63,8 @@ Verdict = Literal["done", "failed", "released"]
 @dataclass(frozen=True)
 class SlotVerdict:
     verdict: Verdict
-    counts: SlotCounts = field(default_factory=SlotCounts)
+    #: None when the service reports no row counts (a transform job).
+    counts: SlotCounts | None = field(default_factory=SlotCounts)
     error: str = ""
     manifest_uri: str | None = None
     job: dict[str, Any] | None = None
@@ -127,7 +128,7 @@ def verdicts(event: RecordSlotsEvent, report: RunReport | None) -> dict[str, Slo
         for s in slots:
             job = jobs.get(s)
             if job is not None and job.status == "converted":
-                out[s] = SlotVerdict("done", job=job.job)
+                out[s] = SlotVerdict("done", counts=None, job=job.job)
             else:
                 out[s] = SlotVerdict("failed", error=_error_text(job.error if job else None, "no job result"))
         return out
@@ -183,8 +184,9 @@ def record(
         if new.state == "done":
             result.converted.append(sid)
             result.announced.append(_converted(event, sid, verdict))
-            result.rows_written += verdict.counts.rows_written
-            result.bad_rows += verdict.counts.bad_rows
+            if verdict.counts is not None:
+                result.rows_written += verdict.counts.rows_written
+                result.bad_rows += verdict.counts.bad_rows
         elif new.state == "quarantined":
             result.quarantined.append(new)
         elif new.state == "failed":
@@ -201,7 +203,7 @@ def _converted(event: RecordSlotsEvent, sid: str, verdict: SlotVerdict) -> Conve
             pipeline="emr",
             slot=sid,
             run_id=event.plan.run_id,
-            rows_written=verdict.counts.rows_written,
+            rows_written=verdict.counts.rows_written if verdict.counts else 0,
             manifest_uri=verdict.manifest_uri or work.manifest_uri,
         )
     return ConvertedSlot(
