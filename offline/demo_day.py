@@ -135,8 +135,12 @@ class HeldStep:
         return self.inner(parameters, context)
 
 
-def _put(s3: Any, bucket: str, slot: datetime, name: str, rows: int, seed: int) -> None:
-    body = generate_characters.generate_csv_bytes(rows, seed)
+#: A row the job rejects (level is not an integer): with no bad rows tolerated, its slot fails every attempt.
+POISON_ROW = b"999999,Poison Row,Titan,Human,not-a-level,1800,5,true,2025-11-30T10:00:00Z\n"
+
+
+def _put(s3: Any, bucket: str, slot: datetime, name: str, rows: int, seed: int, poison: bool = False) -> None:
+    body = generate_characters.generate_csv_bytes(rows, seed) + (POISON_ROW if poison else b"")
     s3.put_object(Bucket=bucket, Key=layout.emr_input_prefix(slot) + name, Body=body)
 
 
@@ -157,6 +161,7 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
         s3 = boto3.client("s3", region_name=harness.region)
         for path, key in ((JOB_PATH, layout.JOB_KEY), (SCHEMA_PATH, layout.SCHEMA_KEY)):
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        work_dir.mkdir(parents=True, exist_ok=True)
         runners = LocalRunners(work_dir, region=harness.region, progress=lambda line: None)
         runners.register(harness)
         simulated = SimulatedSparkStep(region=harness.region, fail={scenario.poison})
@@ -170,7 +175,9 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
             tick = scenario.slot(k + 1)
             landed = []
             if k < scenario.ticks and scenario.has_data(k):
-                _put(s3, bucket, scenario.slot(k), "part-0.csv", scenario.rows, seed=k)
+                _put(
+                    s3, bucket, scenario.slot(k), "part-0.csv", scenario.rows, seed=k, poison=k == scenario.poison_index
+                )
                 landed.append(slot_id(scenario.slot(k)))
                 with_data.add(slot_id(scenario.slot(k)))
             note = ""
@@ -199,7 +206,8 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
                 held = (arn, line)
                 continue
             result = harness.wait(arn)
-            line = _line(result, tick, landed, note)
+            real = step.inner == runners.add_step and asl.RUN_SPARK_STEP in result.states_entered
+            line = _line(result, tick, landed, "; ".join(x for x in (note, "real Spark job" if real else "") if x))
             report.lines.append(line)
             _account(report, result, scenario.rows)
             if held is not None:
@@ -213,7 +221,7 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
                 )
                 _account(report, earlier, scenario.rows)
                 held = None
-            if line.cluster and step.inner is runners.add_step:
+            if line.cluster and step.inner == runners.add_step:
                 real_left -= 1
                 if real_left <= 0:
                     step.inner = simulated
