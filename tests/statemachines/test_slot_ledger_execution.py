@@ -257,3 +257,17 @@ def test_a_throttled_add_step_call_is_retried_with_back_off_and_the_step_submitt
     result = h.run(EMR, TICK, test_case="ScriptedStepThrottledOnce")
     assert [t.state for t in result.scheduled_tasks].count("RunSparkStep") == 2
     assert [s.seconds for s in h.sleeps if s.state == "RunSparkStep"] == [15]
+
+
+def test_a_lambda_client_timeout_is_retried_with_back_off(h: OfflineHarness):
+    # GIVEN a slot with data, and RecordSlots' first invoke ending in Lambda.ClientExecutionTimeoutException
+    put_landing(h, S1)
+    ScriptedSparkStep(h).register()
+
+    # WHEN the run records its slots
+    result = h.run(EMR, TICK, test_case="RecordSlotsTimesOutOnce")
+
+    # THEN RecordSlots is invoked again after the 2-second back-off and the run succeeds
+    assert result.status == "SUCCEEDED"
+    assert [t.state for t in result.scheduled_tasks].count("RecordSlots") == 2
+    assert [s.seconds for s in h.sleeps if s.state == "RecordSlots"] == [2]
