@@ -16,12 +16,15 @@ from functions.notify_failure import app as notify_app
 from functions.prepare_run import app as prepare_app
 from functions.record_slots import app as record_app
 from tests.support import create_ledger_table, load_event
+from transient_analytics import wiring
 
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
 ENV = load_event("env")
 
 
 def _clear_caches() -> None:
+    wiring.idempotent_on_event_id.cache_clear()
+    wiring.notify_failure_idempotency_store.cache_clear()
     for module in (prepare_app, record_app, notify_app):
         for name in (
             "settings",

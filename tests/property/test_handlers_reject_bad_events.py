@@ -29,6 +29,7 @@ from functions.notify_failure import app as notify_app
 from functions.prepare_run import app as prepare_app
 from functions.record_slots import app as record_app
 from tests.support import FakeLambdaContext, load_event
+from transient_analytics import wiring
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.notification import CleanupReport
@@ -193,7 +194,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> RecordingFakes:
     record_app.settings.cache_clear()
     notify_app.settings.cache_clear()
     notify_app.idempotency_config.cache_clear()
-    notify_app.notify_once.cache_clear()
+    wiring.idempotent_on_event_id.cache_clear()
     store = InMemoryIdempotency()
     monkeypatch.setattr(prepare_app, "ports", lambda: (fake, fake))
     monkeypatch.setattr(prepare_app, "now", lambda: NOW)
@@ -203,7 +204,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> RecordingFakes:
     monkeypatch.setattr(notify_app, "clusters", lambda: fake)
     monkeypatch.setattr(notify_app, "topic", lambda: fake)
     monkeypatch.setattr(notify_app, "ledger", lambda: fake)
-    monkeypatch.setattr(notify_app, "idempotency_store", lambda: store)
+    monkeypatch.setattr(wiring, "notify_failure_idempotency_store", lambda: store)
     return fake
 
 

@@ -1,0 +1,97 @@
+"""How each function gets its settings, its AWS adapters and the clock: built once per execution environment.
+
+The handlers name these (``settings``, ``ports``, ``now`` …) as module attributes, so a test or
+the offline twin replaces one of them on the handler module; every builder is cached as a Lambda
+execution environment would keep it, and ``cache_clear`` starts a cold one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+
+from transient_analytics.aws import Clusters, CompletionEvents, Executions, Objects, Topic
+from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.settings import NotifyFailureSettings, PrepareRunSettings, RecordSlotsSettings, load_settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@cache
+def prepare_run_settings() -> PrepareRunSettings:
+    return load_settings(PrepareRunSettings, os.environ)
+
+
+@cache
+def prepare_run_ports() -> tuple[Objects, SlotLedger]:
+    return Objects(boto3.client("s3")), SlotLedger(boto3.client("dynamodb"), prepare_run_settings().LEDGER_TABLE)
+
+
+@cache
+def record_slots_settings() -> RecordSlotsSettings:
+    return load_settings(RecordSlotsSettings, os.environ)
+
+
+@cache
+def record_slots_ports() -> tuple[SlotLedger, Objects, Topic, CompletionEvents]:
+    s = record_slots_settings()
+    return (
+        SlotLedger(boto3.client("dynamodb"), s.LEDGER_TABLE),
+        Objects(boto3.client("s3")),
+        Topic(boto3.client("sns"), s.TOPIC_ARN),
+        CompletionEvents(boto3.client("events")),
+    )
+
+
+@cache
+def notify_failure_settings() -> NotifyFailureSettings:
+    return load_settings(NotifyFailureSettings, os.environ)
+
+
+@cache
+def executions() -> Executions:
+    return Executions(boto3.client("stepfunctions"))
+
+
+@cache
+def clusters() -> Clusters:
+    return Clusters(boto3.client("emr"))
+
+
+@cache
+def notify_failure_ledger() -> SlotLedger:
+    return SlotLedger(boto3.client("dynamodb"), notify_failure_settings().LEDGER_TABLE)
+
+
+@cache
+def notify_failure_topic() -> Topic:
+    return Topic(boto3.client("sns"), notify_failure_settings().TOPIC_ARN)
+
+
+@cache
+def notify_failure_idempotency_store() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=notify_failure_settings().IDEMPOTENCY_TABLE)
+
+
+@cache
+def notify_failure_idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(expires_after_seconds=notify_failure_settings().IDEMPOTENCY_TTL_SECONDS)
+
+
+@cache
+def idempotent_on_event_id(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``function`` made idempotent on its ``event_id`` argument, once (the Lambda context is set per call)."""
+    wrapped: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="event_id",
+        persistence_store=notify_failure_idempotency_store(),
+        config=notify_failure_idempotency_config(),
+    )(function)
+    return wrapped
