@@ -89,7 +89,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, DataFrameReader, Observation, Row, SparkSession
+from pyspark.sql import Column, DataFrame, DataFrameReader, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -571,19 +571,25 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
     """Read, check, write and commit one slot; raise :class:`JobError` before its commit on bad data."""
     column = args.partition_column
     before = partition_dirs(spark, slot.output, column)
-    rows_read, written, bad_rows = convert_rows(spark, args, schema, slot)
-    if written == 0 and args.fail_on_empty:
-        raise JobError(f"empty input: no data rows at {slot.input} (--fail-on-empty); nothing was committed")
+    rows_read, bad_rows = convert_rows(spark, args, schema, slot)
 
     # Committed: the written directories are the ones whose files changed (Spark names every
-    # file after its write job); any other directory of the slot holds data that is gone.
+    # file after its write job); any other directory of the slot holds data that is gone. The
+    # rows written are counted from the committed files' footers (no Observation: its get()
+    # waits for ever when adaptive execution drops an empty plan, as Spark 3.5.6 does).
     after = partition_dirs(spark, slot.output, column)
     rewritten = sorted(name for name, names in after.items() if before.get(name) != names)
     partitions = count_written(spark, slot.output, column, rewritten)
-    if sum(partitions.values()) != written:
+    written = sum(partitions.values())
+    if rows_read is None:  # one pass: a bad row aborts the write, so every row read was written
+        rows_read = written
+    elif written != rows_read - bad_rows:
         raise JobError(
-            f"{written} rows were written but the committed files of {slot.output} hold {sum(partitions.values())}"
+            f"the input changed while the job ran: counted {rows_read - bad_rows} valid rows, "
+            f"the committed files of {slot.output} hold {written}"
         )
+    if written == 0 and args.fail_on_empty:
+        raise JobError(f"empty input: no data rows at {slot.input} (--fail-on-empty); nothing was committed")
     for name in sorted(set(after) - set(rewritten)):
         LOG.info("slot %s: removing partition %s (not in the new data)", slot.slot, name)
         delete_dir(spark, _child(slot.output, name))
@@ -615,18 +621,20 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
     )
 
 
-def convert_rows(spark: SparkSession, args: JobArgs, schema: T.StructType, slot: SlotArgs) -> tuple[int, int, int]:
-    """Write the slot's good rows (dynamic overwrite); return (rows read, rows written, bad rows).
+def convert_rows(spark: SparkSession, args: JobArgs, schema: T.StructType, slot: SlotArgs) -> tuple[int | None, int]:
+    """Write the slot's good rows (dynamic overwrite); return (rows read, bad rows).
+
+    Rows read is None after the one-pass write (no tolerated bad rows): every row read was written.
 
     Raises :class:`JobError` before the write commits when the slot has too many bad rows.
     """
     files = list_input_files(spark, slot.input)
     if not files:
         LOG.warning("slot %s: no input files at %s", slot.slot, slot.input)
-        return 0, 0, 0
+        return 0, 0
     if args.max_bad_rows == 0:  # one pass: a bad row fails the write job itself, before its commit
         try:
-            written = write_slot(spark, args, read_checked(spark, files, schema), slot.output)
+            write_slot(spark, args, read_checked(spark, files, schema), slot.output)
         except JobError:
             raise
         except Exception as exc:
@@ -638,7 +646,7 @@ def convert_rows(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
             if counted[1] == 0:
                 raise JobError(f"a bad row aborted the write, nothing was committed: {_spark_reason(exc)}") from None
             raise _too_many_bad_rows(marked, schema, args.max_bad_rows, counted) from None
-        return written, written, 0
+        return None, 0
     # A tolerance needs the count before anything is written: count, then write the good rows.
     marked = read_marked(spark, files, schema)
     rows_read, bad_rows = count_bad(marked, schema)
@@ -647,22 +655,18 @@ def convert_rows(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
     for example in bad_examples(marked, schema) if bad_rows else []:
         LOG.warning("slot %s: dropping bad row %s", slot.slot, example)
     good = marked.filter(~F.col(_BAD_COLUMN)).drop(CORRUPT_COLUMN, _BAD_COLUMN, _FILE_COLUMN)
-    written = write_slot(spark, args, good, slot.output) if rows_read > bad_rows else 0
-    if written != rows_read - bad_rows:
-        raise JobError(
-            f"the input changed while the job ran: counted {rows_read - bad_rows} valid rows, wrote {written}"
-        )
-    return rows_read, written, bad_rows
+    if rows_read > bad_rows:
+        write_slot(spark, args, good, slot.output)
+    return rows_read, bad_rows
 
 
-def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str) -> int:
-    """Write ``rows`` partitioned by the column (dynamic overwrite); return the rows written."""
-    observation = Observation("csv_to_parquet")
+def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str) -> None:
+    """Write ``rows`` partitioned by the column (dynamic overwrite)."""
     # REBALANCE by the column (not a plain repartition): with adaptive execution a value
     # stays in one task, so one file, unless its rows exceed the advisory size; then it is
     # split over tasks at map boundaries (more files, each of about that size), which keeps
     # every core busy when a slot holds fewer large values than the cluster has cores.
-    rows.observe(observation, F.count(F.lit(1)).alias("rows")).createOrReplaceTempView(_ROWS_VIEW)
+    rows.createOrReplaceTempView(_ROWS_VIEW)
     quoted = args.partition_column.replace("`", "``")
     frame = spark.sql(f"SELECT /*+ REBALANCE(`{quoted}`) */ * FROM {_ROWS_VIEW}")
     writer = (
@@ -674,9 +678,6 @@ def write_slot(spark: SparkSession, args: JobArgs, rows: DataFrame, output: str)
         _guard_spark(lambda: writer.parquet(output))
     finally:
         spark.catalog.dropTempView(_ROWS_VIEW)
-    # No metric when adaptive execution found the input empty and dropped the plan's rest;
-    # the caller checks this count against the rows in the committed files either way.
-    return int(observation.get.get("rows", 0))
 
 
 def count_written(spark: SparkSession, output: str, column: str, dirs: list[str]) -> dict[str, int]:
