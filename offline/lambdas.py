@@ -106,14 +106,15 @@ class InProcessLambdas:
             return importlib.import_module(spec.module)
 
     def clear_caches(self) -> None:
-        """Empty the ``functools.cache`` of every module-level function of each imported handler module."""
+        """Empty the ``functools.cache`` of every cached builder a handler module names (its own or the layer's)."""
         for spec in self._functions.values():
             module = sys.modules.get(spec.module)
             if module is None:
                 continue
             for value in vars(module).values():
                 clear: Callable[[], None] | None = getattr(value, "cache_clear", None)
-                if clear is not None and getattr(value, "__module__", None) == module.__name__:
+                owner = str(getattr(value, "__module__", ""))
+                if clear is not None and (owner == module.__name__ or owner.startswith("transient_analytics.")):
                     clear()
 
     def environment(self, spec: FunctionSpec) -> dict[str, str]:

@@ -44,18 +44,34 @@ def test_the_emr_pipeline_writes_one_partition_per_class_with_the_inputs_row_cou
     assert emr.result.status == "SUCCEEDED"
     assert emr.result.states_entered == [
         "PrepareRun",
-        "SkipIfAnotherRunIsActive",
+        "HasWork",
         "CreateCluster",
         "RunSparkStep",
         "TerminateCluster",
+        "StepSucceeded",
+        "RecordSlots",
+        "RouteOutcome",
         "Succeeded",
     ]
     partitions = {
         line.split("/class=")[1].split("/")[0]: int(line.rsplit("  ", 1)[1].split()[0].replace(",", ""))
         for line in emr.objects
+        if "/class=" in line
     }
     assert partitions == dict(input_counts_by_class())
     assert set(partitions) == {"Titan", "Hunter", "Warlock"}
+    # AND the slot's completion manifest is beside its output, and the ledger holds it done with its rows
+    assert [o for o in emr.objects if o.endswith("_manifest.json  (completion manifest)")]
+    [(pipeline, slot, state, rows, run)] = [row for row in demo.ledger if row[0] == "emr"]
+    assert (slot, state, rows) == (demo.slot, "done", ROWS)
+
+
+def test_the_sample_query_on_the_demos_own_output_counts_the_inputs_rows_per_class(demo: DemoReport):
+    query, day, result = demo.sample_query
+    assert 'FROM "transient_analytics_dev"."curated_characters" WHERE dt = ?' in query
+    counted = {line.split()[1]: int(line.split()[2]) for line in result.splitlines()[1:]}
+    assert counted == dict(input_counts_by_class())
+    assert day == demo.slot[:10]
 
 
 def test_the_transform_appends_exactly_one_numeric_prediction_to_every_input_row(demo: DemoReport):
@@ -90,10 +106,20 @@ def test_a_failing_spark_step_terminates_the_cluster_fails_the_run_and_notifies_
     emr = failing_demo.workflow("EmrPipelineStateMachine")
     assert emr.result.status == "FAILED"
     assert emr.result.error == "States.TaskFailed"
-    assert emr.result.states_entered[-3:] == ["RunSparkStep", "TerminateClusterAfterStepFailure", "SparkStepFailed"]
+    assert emr.result.states_entered[-6:] == [
+        "RunSparkStep",
+        "TerminateClusterAfterStepFailure",
+        "StepFailed",
+        "RecordSlots",
+        "RouteOutcome",
+        "SparkStepFailed",
+    ]
     assert "guild" in emr.result.cause
     assert emr.notification is not None
     assert emr.notification["subject"].startswith("[transient-analytics] EMR pipeline FAILED at RunSparkStep")
     assert "guild" in emr.notification["message"]
     assert failing_demo.workflow("BatchTransformStateMachine").notification is None
     assert "SNS notification, subject:" in failing_demo.text
+    # AND the slot is recorded failed, for the next run to take again
+    [(_, _, state, _, _)] = [row for row in failing_demo.ledger if row[0] == "emr"]
+    assert state == "failed"
