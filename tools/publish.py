@@ -40,6 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from jobs import generate_characters
 from model.env import DEFAULT_ARTIFACT, build_artifact_in_model_env
+from tools.stack import StackError, read_outputs, require_output
 from transient_analytics import layout  # layers/shared on PYTHONPATH, as the Makefile sets it
 from transient_analytics.slots import GRIDS
 
@@ -129,27 +130,11 @@ def parse_slot(text: str) -> datetime:
 
 def find_bucket(cloudformation: Any, stack_name: str, output_key: str = BUCKET_OUTPUT_KEY) -> str:
     """The value of the stack's ``output_key`` output; PublishError if there is no such stack/output."""
-    region = cloudformation.meta.region_name
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", str(exc))
-        if "does not exist" in message:
-            raise PublishError(f"stack {stack_name!r} does not exist in region {region}") from None
-        raise PublishError(f"cannot read stack {stack_name!r} in {region}: {message}") from None
-    except NoCredentialsError:
-        raise PublishError("no AWS credentials found (set AWS_PROFILE or the AWS_* variables)") from None
-    if not stacks:
-        raise PublishError(f"stack {stack_name!r} does not exist in region {region}")
-    stack = stacks[0]
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
-    if not outputs.get(output_key):
-        available = ", ".join(sorted(outputs)) or "none"
-        raise PublishError(
-            f"stack {stack_name!r} ({stack.get('StackStatus', '?')}) has no output {output_key!r}; "
-            f"its outputs: {available}"
-        )
-    return outputs[output_key]
+        status, outputs = read_outputs(cloudformation, stack_name)
+        return require_output(stack_name, status, outputs, output_key)
+    except StackError as exc:
+        raise PublishError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- plan

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from offline import OfflineHarness
-from offline.simulated_step import SimulatedSparkStep
+from offline.simulated_step import ADD_STEP, SimulatedSparkStep
 from transient_analytics import layout
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.ledger_store import SlotLedger
@@ -69,3 +69,14 @@ def at(harness: OfflineHarness, moment: datetime) -> None:
     """Both ledger functions read this clock until the harness is reset."""
     harness.freeze_clock(moment)
     harness.freeze_clock(moment, function="RecordSlotsFunction")
+
+
+def hold_first_step_at(gate: Any, step: ScriptedSparkStep) -> None:
+    """Register ``step`` so that the first run's Spark step waits at ``gate``; later steps run at once."""
+
+    def held(parameters: dict[str, Any], context: Any) -> Any:
+        if not step.calls and not gate.entered.is_set():
+            gate.hold(context.cancelled)
+        return step(parameters, context)
+
+    step.harness.runners.register(ADD_STEP, held)

@@ -15,6 +15,18 @@ from offline import ExecutionResult
 ROOT = Path(__file__).resolve().parents[2]
 MOCK_CONFIG = Path(__file__).with_name("mock-config.json")
 EMR = "EmrPipelineStateMachine"
+#: The states a successful EMR run enters, in order.
+EMR_HAPPY_STATES = [
+    "PrepareRun",
+    "HasWork",
+    "CreateCluster",
+    "RunSparkStep",
+    "TerminateCluster",
+    "StepSucceeded",
+    "RecordSlots",
+    "RouteOutcome",
+    "Succeeded",
+]
 TRANSFORM = "BatchTransformStateMachine"
 #: The clock of prepare_run (and record_slots, see ledger_support.at) during every test: one
 #: minute after the 20:15 tick, whose newest closed slot is 20:00.

@@ -15,6 +15,7 @@ from offline.simulated_step import slot_args
 from tests.statemachines.ledger_support import ScriptedSparkStep, put_landing, records, states
 from tests.statemachines.sfn_support import (
     EMR,
+    EMR_HAPPY_STATES,
     check_emr_requests,
     check_record_slots_request,
     execution_input,
@@ -29,17 +30,7 @@ SLOT, EARLIER = "2026-11-25T20:00Z", "2026-11-25T19:45Z"
 SLOT_PATH, EARLIER_PATH = "dt=2026-11-25/hour=20/minute=00", "dt=2026-11-25/hour=19/minute=45"
 #: Cluster logs are filed under the run's own scheduled minute, not a slot's.
 LOG_PATH = "dt=2026-11-25/hour=20/minute=15"
-HAPPY_STATES = [
-    "PrepareRun",
-    "HasWork",
-    "CreateCluster",
-    "RunSparkStep",
-    "TerminateCluster",
-    "StepSucceeded",
-    "RecordSlots",
-    "RouteOutcome",
-    "Succeeded",
-]
+HAPPY_STATES = EMR_HAPPY_STATES
 #: The scheduler's input for the 20:15 tick (events/executions/scheduled.json).
 SCHEDULED = execution_input("scheduled")
 NEXT_TICK = {"scheduled_time": "2026-11-25T20:30:00Z", "trigger": "schedule"}

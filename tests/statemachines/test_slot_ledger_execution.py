@@ -11,8 +11,8 @@ import threading
 from datetime import timedelta
 
 from offline import OfflineHarness
-from tests.statemachines.ledger_support import ScriptedSparkStep, at, put_landing, records, states
-from tests.statemachines.sfn_support import EMR, NOW, unique
+from tests.statemachines.ledger_support import ScriptedSparkStep, at, hold_first_step_at, put_landing, records, states
+from tests.statemachines.sfn_support import EMR, EMR_HAPPY_STATES, NOW, unique
 
 TICK = {"scheduled_time": "2026-11-25T20:15:00Z", "trigger": "schedule"}
 NEXT_TICK = {"scheduled_time": "2026-11-25T20:30:00Z", "trigger": "schedule"}
@@ -37,17 +37,7 @@ def test_every_closed_slot_with_data_is_converted_by_one_cluster_and_recorded_do
     step = ScriptedSparkStep(h).register()
     result = h.run(EMR, TICK, test_case="ScriptedStep")
     assert result.status == "SUCCEEDED"
-    assert result.states_entered == [
-        "PrepareRun",
-        "HasWork",
-        "CreateCluster",
-        "RunSparkStep",
-        "TerminateCluster",
-        "StepSucceeded",
-        "RecordSlots",
-        "RouteOutcome",
-        "Succeeded",
-    ]
+    assert result.states_entered == EMR_HAPPY_STATES
     assert [s[0] for s in step.calls[0]] == [S1, S2, S3]
     assert len(result.tasks("CreateCluster")) == 1
     assert states(h) == {S1: "done", S2: "done", S3: "done"}
@@ -60,12 +50,7 @@ def test_a_run_overlapping_another_takes_only_the_slots_nobody_holds(h: OfflineH
         put_landing(h, s)
     step = ScriptedSparkStep(h)
 
-    def held_step(parameters, context):
-        if not step.calls and not gate.entered.is_set():  # only the first run's step waits at the gate
-            gate.hold(context.cancelled)
-        return step(parameters, context)
-
-    h.runners.register("arn:aws:states:::elasticmapreduce:addStep.sync", held_step)
+    hold_first_step_at(gate, step)
     first = h.start_execution(EMR, TICK, test_case="ScriptedStep")
     h.wait_for_state(first, "RunSparkStep")
     put_landing(h, S3)  # lands while the first run's cluster works
@@ -83,12 +68,7 @@ def test_a_run_whose_slots_are_all_held_elsewhere_ends_without_a_cluster(h: Offl
     put_landing(h, S1)
     step = ScriptedSparkStep(h)
 
-    def held_step(parameters, context):
-        if not step.calls and not gate.entered.is_set():  # only the first run's step waits at the gate
-            gate.hold(context.cancelled)
-        return step(parameters, context)
-
-    h.runners.register("arn:aws:states:::elasticmapreduce:addStep.sync", held_step)
+    hold_first_step_at(gate, step)
     first = h.start_execution(EMR, TICK, test_case="ScriptedStep")
     h.wait_for_state(first, "RunSparkStep")
     second = h.run(EMR, NEXT_TICK, test_case="ScriptedStep", name=unique("second-tick"))

@@ -162,13 +162,11 @@ def complete(
     )
 
 
-def fail(record: SlotRecord, *, holder: str, error: str, now: datetime, max_attempts: int) -> SlotRecord:
-    """``failed`` with one more attempt, or ``quarantined`` when that makes ``max_attempts``."""
-    _held_by(record, holder, "fail")
-    attempts = record.attempts + 1
+def _unheld(record: SlotRecord, state: SlotState, attempts: int, error: str, now: datetime) -> SlotRecord:
+    """The record no run holds any more, in ``state``, with the error that put it there."""
     return record.model_copy(
         update={
-            "state": "quarantined" if attempts >= max_attempts else "failed",
+            "state": state,
             "version": record.version + 1,
             "attempts": attempts,
             "holder": None,
@@ -179,19 +177,21 @@ def fail(record: SlotRecord, *, holder: str, error: str, now: datetime, max_atte
     )
 
 
+def _failed_attempt(record: SlotRecord, error: str, now: datetime, max_attempts: int) -> SlotRecord:
+    attempts = record.attempts + 1
+    return _unheld(record, "quarantined" if attempts >= max_attempts else "failed", attempts, error, now)
+
+
+def fail(record: SlotRecord, *, holder: str, error: str, now: datetime, max_attempts: int) -> SlotRecord:
+    """``failed`` with one more attempt, or ``quarantined`` when that makes ``max_attempts``."""
+    _held_by(record, holder, "fail")
+    return _failed_attempt(record, error, now, max_attempts)
+
+
 def release(record: SlotRecord, *, holder: str, error: str, now: datetime) -> SlotRecord:
     """``pending`` again, no attempt counted: the run never got to the slot's data (e.g. no cluster)."""
     _held_by(record, holder, "release")
-    return record.model_copy(
-        update={
-            "state": "pending",
-            "version": record.version + 1,
-            "holder": None,
-            "lease_expires_at": None,
-            "error": error[:ERROR_MAX_CHARS],
-            "updated_at": now,
-        }
-    )
+    return _unheld(record, "pending", record.attempts, error, now)
 
 
 def expire(record: SlotRecord, *, now: datetime, max_attempts: int) -> SlotRecord:
@@ -202,19 +202,9 @@ def expire(record: SlotRecord, *, now: datetime, max_attempts: int) -> SlotRecor
     """
     if not lease_expired(record, now):
         raise _refuse(record, "expire", "its lease has not ended")
-    attempts = record.attempts + 1
     until = record.lease_expires_at.isoformat() if record.lease_expires_at else "-"
-    return record.model_copy(
-        update={
-            "state": "quarantined" if attempts >= max_attempts else "failed",
-            "version": record.version + 1,
-            "attempts": attempts,
-            "holder": None,
-            "lease_expires_at": None,
-            "error": f"run {record.run_id or '-'} ended without recording this slot (its lease ended {until})",
-            "updated_at": now,
-        }
-    )
+    error = f"run {record.run_id or '-'} ended without recording this slot (its lease ended {until})"
+    return _failed_attempt(record, error, now, max_attempts)
 
 
 def requeue(record: SlotRecord | None, *, pipeline: Pipeline, slot: str, now: datetime) -> SlotRecord:
