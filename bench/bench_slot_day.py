@@ -163,7 +163,9 @@ def make_day(a: Assumptions) -> Day:
 def _object(rnd: random.Random, slot: datetime, name: str, rows: int, visible_at: datetime) -> LandingObject:
     key = layout.emr_input_prefix(slot) + name
     return LandingObject(
-        ObjectRef(key=key, etag=f"{rnd.getrandbits(128):032x}", size=rows * BYTES_PER_ROW), rows, visible_at
+        ObjectRef(key=key, etag=f"{rnd.getrandbits(128):032x}", size=rows * BYTES_PER_ROW, last_modified=visible_at),
+        rows,
+        visible_at,
     )
 
 

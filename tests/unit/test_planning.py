@@ -12,7 +12,7 @@ from transient_analytics import ledger
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import PrepareRunEvent, parse_event
-from transient_analytics.planning import prepare_run
+from transient_analytics.planning import prepare_run, waiting_since
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import Fingerprint, ObjectRef
 
@@ -154,3 +154,13 @@ def test_a_run_with_a_given_scheduled_time_sees_the_slots_closed_at_that_time():
     plan, stats = prepare_run(event(scheduled_time="2026-11-25T06:16:00Z"), SETTINGS, NOW, landing, Ledger())
     assert stats.claimed == ["2026-11-25T06:00Z"]  # 06:15 was still filling at 06:16
     assert plan.trigger == "backfill" and plan.scheduled_time == "2026-11-25T06:16:00Z"
+
+
+def test_late_data_waits_from_when_it_landed_not_from_its_slots_end():
+    end = datetime(2026, 11, 25, 8, 15, tzinfo=UTC)
+    now = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+    landed = datetime(2026, 11, 25, 12, 15, tzinfo=UTC)
+    assert waiting_since(end, Fingerprint("a" * 32, 2, 10, newest=landed), now) == landed
+    assert waiting_since(end, Fingerprint("a" * 32, 2, 10, newest=None), now) == end
+    # a landing time from a clock ahead of ours is not believed
+    assert waiting_since(end, Fingerprint("a" * 32, 2, 10, newest=now.replace(hour=13)), now) == end

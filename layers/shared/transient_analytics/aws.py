@@ -107,7 +107,12 @@ class Objects:
                 Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
             )
             refs += [
-                ObjectRef(key=o["Key"], etag=o.get("ETag", ""), size=int(o.get("Size", 0)))
+                ObjectRef(
+                    key=o["Key"],
+                    etag=o.get("ETag", ""),
+                    size=int(o.get("Size", 0)),
+                    last_modified=o.get("LastModified"),
+                )
                 for o in page.get("Contents", [])
             ]
             token = page.get("NextContinuationToken")

@@ -234,8 +234,9 @@ class Selection:
     #: Slots with work held by another execution.
     held: list[str]
     quarantined: list[str]
-    #: Age (its end to now) of the oldest slot with work that nobody is converting now: the slots left
-    #: waiting and the ones other runs hold; not the ones this run claims. Zero when none.
+    #: How long the longest-waiting slot with work nobody is converting now has waited (from its end,
+    #: or from when late data landed): the slots left waiting and the ones other runs hold, not the
+    #: ones this run claims. Zero when none.
     lag: timedelta
 
 
@@ -250,8 +251,8 @@ def select(
     """Which observed slots to claim: due ones, oldest first, at most ``max_slots``.
 
     ``observed`` maps slot ids with landing data to their fingerprints; ``records`` holds the
-    ledger's records for those slots (and any other open ones); ``slot_ends`` gives each
-    observed slot's end, for the lag.
+    ledger's records for those slots (and any other open ones); ``slot_ends`` gives, for the lag,
+    since when each observed slot's data has waited.
     """
     due = sorted(s for s, fp in observed.items() if is_due(records.get(s), fp, now))
     held = sorted(

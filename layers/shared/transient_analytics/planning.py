@@ -59,6 +59,15 @@ class RunStats:
     requeued: list[str] = field(default_factory=list)
 
 
+def waiting_since(slot_end: datetime, observed: Fingerprint, now: datetime) -> datetime:
+    """Since when a slot's data has waited: its end, or later if its newest object landed after it (late data).
+
+    A landing time after ``now`` (another clock's) is not believed: the slot's end counts then.
+    """
+    newest = observed.newest
+    return newest if newest is not None and slot_end < newest <= now else slot_end
+
+
 def lookback(pipeline: Pipeline, settings: PrepareRunSettings) -> timedelta:
     if pipeline == "emr":
         return timedelta(hours=settings.EMR_LOOKBACK_HOURS)
@@ -165,7 +174,7 @@ def prepare_run(
     selection = ledger.select(
         by_id,
         records,
-        slot_ends={slot_id(s): grid.end_of(s) for s in observed},
+        slot_ends={slot_id(s): waiting_since(grid.end_of(s), fp, now) for s, fp in observed.items()},
         now=now,
         max_slots=max_slots(pipeline, settings),
     )

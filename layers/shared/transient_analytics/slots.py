@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -93,6 +93,8 @@ class ObjectRef:
     key: str
     etag: str
     size: int
+    #: When it landed (``LastModified``); not part of the fingerprint, only of the slot's lag.
+    last_modified: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class Fingerprint:
     digest: str
     objects: int
     bytes: int
+    #: When the newest of its objects landed (None when unknown); not part of the digest.
+    newest: datetime | None = field(default=None, compare=False)
 
 
 def fingerprint(objects: Iterable[ObjectRef]) -> Fingerprint:
@@ -110,7 +114,10 @@ def fingerprint(objects: Iterable[ObjectRef]) -> Fingerprint:
     h = hashlib.sha256()
     for o in refs:
         h.update(f"{o.key}\t{o.etag.strip(chr(34))}\t{o.size}\n".encode())
-    return Fingerprint(digest=h.hexdigest()[:32], objects=len(refs), bytes=sum(o.size for o in refs))
+    landed = [o.last_modified for o in refs if o.last_modified is not None]
+    return Fingerprint(
+        digest=h.hexdigest()[:32], objects=len(refs), bytes=sum(o.size for o in refs), newest=max(landed, default=None)
+    )
 
 
 @dataclass(frozen=True)
