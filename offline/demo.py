@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 
-from offline.definitions import all_states
+from offline.cfn import all_states
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.picture import render_svg, visits_from_history
 from offline.runners import LocalRunners, parse_s3_uri

@@ -43,13 +43,13 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from offline.definitions import all_states, render_definition
+from offline.cfn import all_states, render_definition
 from offline.engine import HarnessExecution, HarnessWorker, Sleep, patched_engine
 from offline.events import execution_status_change_event
 from offline.integrations import Runner, RunnerRegistry
 from offline.lambdas import InProcessLambdas, Invocation
 from offline.mock_config import MockConfig
-from offline.template import (
+from offline.cfn import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
