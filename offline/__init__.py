@@ -19,7 +19,7 @@ Packages and modules:
   ``MockTestCase``; :mod:`offline.lambdas` — the in-process Lambda runtime.
 - :mod:`offline.integrations` — ``TaskFailure``, ``TaskContext`` and the runner registry;
   :mod:`offline.runners` — the local EMR (Spark) and SageMaker (batch transform) runners.
-- :mod:`offline.demo` — ``python -m offline.demo`` and ``python -m offline.demo_day``, their
+- :mod:`offline.demo` — ``python -m offline.demo`` and ``python -m offline.demo.day``, their
   report, the execution picture and the sample query.
 """
 

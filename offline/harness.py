@@ -43,19 +43,20 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from offline.cfn import all_states, render_definition
-from offline.engine import HarnessExecution, HarnessWorker, Sleep, patched_engine
-from offline.events import execution_status_change_event
-from offline.integrations import Runner, RunnerRegistry
-from offline.lambdas import InProcessLambdas, Invocation
-from offline.mock_config import MockConfig
 from offline.cfn import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
     Stack,
+    all_states,
     load_template,
+    render_definition,
 )
+from offline.engine import HarnessExecution, HarnessWorker, Sleep, patched_engine
+from offline.events import execution_status_change_event
+from offline.integrations import Runner, RunnerRegistry
+from offline.lambdas import InProcessLambdas, Invocation
+from offline.mock_config import MockConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
