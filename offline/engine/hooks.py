@@ -10,7 +10,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
@@ -42,15 +41,9 @@ class EngineHooks(Protocol):
 
     def record_sleep(self, sleep: Sleep) -> None: ...
 
-    def invoke_lambda(
-        self,
-        backend: LambdaSimpleBackend,
-        function_name: str,
-        qualifier: str | None,
-        body: Any,
-        headers: Any,
-        response_headers: dict[str, str],
-    ) -> bytes: ...
+    def invoke_lambda(self, function_name: str, event: Any) -> tuple[Any, bool]:
+        """Run the function's handler on ``event``: (result or error payload, whether it errored)."""
+        ...
 
 
 ACTIVE: list[EngineHooks] = []  # at most one: set by patched_engine

@@ -15,7 +15,7 @@ definitions and functions refer to: S3 buckets, SNS topics (each read back throu
 subscription), SQS queues, DynamoDB tables (key schema from the template), IAM roles, the
 Lambda functions (their configuration from the template; invoking one runs its handler
 in-process, :mod:`offline.lambdas`) and the state machines, whose definitions are the ASL
-files with their ``DefinitionSubstitutions`` applied (:mod:`offline.definitions`).
+files with their ``DefinitionSubstitutions`` applied (:mod:`offline.cfn.definitions`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,10 @@ import io
 import json
 import logging
 import os
-import threading
 import time
-import warnings
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,180 +36,31 @@ from unittest import mock
 
 import boto3
 from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from offline.cfn import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
     Stack,
-    all_states,
     load_template,
-    render_definition,
 )
-from offline.engine import HarnessExecution, HarnessWorker, Sleep, patched_engine
+from offline.engine import HarnessWorker, Sleep, patched_engine
 from offline.events import execution_status_change_event
-from offline.integrations import Runner, RunnerRegistry
+from offline.harness import executions as in_moto
+from offline.harness.hooks import HarnessHooks
+from offline.harness.provision import SnsInbox, function_log_groups, provision
+from offline.harness.results import (
+    FINAL_STATUSES,
+    ExecutionDidNotFinish,
+    ExecutionResult,
+    FunctionError,
+    PublishedMessage,
+)
+from offline.integrations import RunnerRegistry
 from offline.lambdas import InProcessLambdas, Invocation
 from offline.mock_config import MockConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-_INBOX_QUEUE = "offline-harness-inbox"
-
-
-class ExecutionDidNotFinish(AssertionError):
-    """An execution was still RUNNING when the harness stopped waiting for it."""
-
-
-class FunctionError(RuntimeError):
-    """A handler invoked through :meth:`OfflineHarness.invoke_function` raised (Lambda's error payload attached)."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
-        self.payload = payload
-
-
-@dataclass(frozen=True)
-class ScheduledTask:
-    """A TaskScheduled event: the state that scheduled it and the parameters it sent."""
-
-    state: str
-    resource_type: str
-    resource: str
-    parameters: dict[str, Any]
-    timeout_seconds: int | None
-
-
-@dataclass(frozen=True)
-class PublishedMessage:
-    topic_arn: str
-    subject: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ExecutionResult:
-    """A finished execution: ``DescribeExecution`` and ``GetExecutionHistory``, with readers."""
-
-    description: dict[str, Any]
-    history: list[dict[str, Any]]
-
-    @property
-    def arn(self) -> str:
-        return str(self.description["executionArn"])
-
-    @property
-    def name(self) -> str:
-        return str(self.description["name"])
-
-    @property
-    def status(self) -> str:
-        return str(self.description["status"])
-
-    @property
-    def error(self) -> str | None:
-        return self.description.get("error")
-
-    @property
-    def cause(self) -> str | None:
-        return self.description.get("cause")
-
-    @property
-    def cause_json(self) -> Any:
-        """The cause parsed as JSON (Lambda, EMR and SageMaker causes are JSON documents), else None."""
-        try:
-            return json.loads(self.cause) if self.cause else None
-        except json.JSONDecodeError:
-            return None
-
-    @property
-    def output(self) -> Any:
-        text = self.description.get("output")
-        return json.loads(text) if text is not None else None
-
-    @property
-    def states_entered(self) -> list[str]:
-        """Names of the states entered, in order (a state entered twice appears twice)."""
-        return [e["stateEnteredEventDetails"]["name"] for e in self.history if "stateEnteredEventDetails" in e]
-
-    @property
-    def scheduled_tasks(self) -> list[ScheduledTask]:
-        """Every TaskScheduled event (one per attempt), with the state that scheduled it.
-
-        The state is found by following ``previousEventId`` back to the TaskStateEntered event
-        (or the retry's previous attempt) it descends from, so a task inside a Map or Parallel
-        state, whose iterations interleave in the history, is credited to its own state.
-        """
-        by_id = {e.get("id"): e for e in self.history}
-        tasks = []
-        for event in self.history:
-            if event["type"] != "TaskScheduled":
-                continue
-            state, cursor = "?", event
-            while cursor is not None:
-                if "stateEnteredEventDetails" in cursor:
-                    state = cursor["stateEnteredEventDetails"]["name"]
-                    break
-                cursor = by_id.get(cursor.get("previousEventId"))
-            details = event["taskScheduledEventDetails"]
-            tasks.append(
-                ScheduledTask(
-                    state=state,
-                    resource_type=details["resourceType"],
-                    resource=details["resource"],
-                    parameters=json.loads(details["parameters"]),
-                    timeout_seconds=details.get("timeoutInSeconds"),
-                )
-            )
-        return tasks
-
-    def tasks(self, state: str) -> list[ScheduledTask]:
-        """The TaskScheduled events of one state (one per attempt)."""
-        return [t for t in self.scheduled_tasks if t.state == state]
-
-    def events(self, *types: str) -> list[dict[str, Any]]:
-        return [e for e in self.history if e["type"] in types]
-
-
-@dataclass
-class _Hooks:
-    """What the patched engine asks the harness (see :class:`offline.engine.EngineHooks`)."""
-
-    harness: OfflineHarness
-    region: str
-    account_id: str
-    sleeps: list[Sleep] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def load_test_case(self, state_machine_name: str, test_case: str) -> MockTestCase | None:
-        config = self.harness.mock_config
-        return config.test_case(state_machine_name, test_case) if config else None
-
-    def runner_for(self, resource_arn: str) -> Runner | None:
-        return self.harness.runners.get(resource_arn)
-
-    def record_sleep(self, sleep: Sleep) -> None:
-        with self.lock:
-            self.sleeps.append(sleep)
-
-    def invoke_lambda(
-        self,
-        backend: LambdaSimpleBackend,
-        function_name: str,
-        qualifier: str | None,
-        body: Any,
-        headers: Any,
-        response_headers: dict[str, str],
-    ) -> bytes:
-        function = backend.get_function(function_name, qualifier)  # unknown name: ResourceNotFoundException
-        event = json.loads(body) if body else {}
-        result, errored = self.harness.lambdas.invoke(function.function_name, event)
-        if errored:
-            response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps(result).encode("utf-8")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class OfflineHarness:
@@ -244,12 +92,11 @@ class OfflineHarness:
         self.runners = RunnerRegistry()
         self.functions = self.stack.functions()
         self.state_machines = self.stack.state_machines()
-        self.lambdas = InProcessLambdas(root, self.functions, region, self._function_log_groups())
-        self._hooks = _Hooks(harness=self, region=region, account_id=account_id)
+        self.lambdas = InProcessLambdas(root, self.functions, region, function_log_groups(self.stack, self.functions))
+        self._hooks = HarnessHooks(harness=self, region=region, account_id=account_id)
         self._exit = ExitStack()
         self._scoped = ExitStack()
-        self._inbox_url: str | None = None
-        self._published: list[PublishedMessage] = []
+        self._inbox: SnsInbox | None = None
         self._extra_machines: dict[str, str] = {}
         self._started = False
 
@@ -279,8 +126,7 @@ class OfflineHarness:
             self._exit.callback(self.lambdas.clear_caches)
             self._exit.callback(self.reset)
             self.sfn = boto3.client("stepfunctions", region_name=self.region)
-            self._sqs = boto3.client("sqs", region_name=self.region)
-            self._provision()
+            self._inbox = provision(self)
             self.lambdas.clear_caches()
             self._started = True
         except BaseException:
@@ -300,111 +146,15 @@ class OfflineHarness:
         ``functools.cache`` (settings, boto3 clients bound to this moto) is kept: it is cleared
         when the harness starts and stops, as a new Lambda execution environment would start empty.
         """
-        self._stop_running_executions()
+        in_moto.stop_running(self.account_id, self.region)
         self._scoped.close()
         self._scoped = ExitStack()
         self.runners.clear()
         with self._hooks.lock:
             self._hooks.sleeps.clear()
         self.lambdas.invocations.clear()
-        if self._inbox_url is not None:
-            self.published()
-        self._published.clear()
-
-    # ------------------------------------------------------------------ provisioning from the template
-    def _provision(self) -> None:
-        s3 = boto3.client("s3", region_name=self.region)
-        for lid in self.stack.resources_of_type("AWS::S3::Bucket"):
-            s3.create_bucket(Bucket=self.stack.ref(lid))
-        sqs = self._sqs
-        for lid in self.stack.resources_of_type("AWS::SQS::Queue"):
-            sqs.create_queue(QueueName=self.stack.physical_name(lid))
-        dynamodb = boto3.client("dynamodb", region_name=self.region)
-        for lid in self.stack.resources_of_type("AWS::DynamoDB::Table"):
-            indexes = self.stack.resource_property(lid, "GlobalSecondaryIndexes")
-            dynamodb.create_table(
-                TableName=self.stack.ref(lid),
-                KeySchema=self.stack.resource_property(lid, "KeySchema"),
-                AttributeDefinitions=self.stack.resource_property(lid, "AttributeDefinitions"),
-                BillingMode=self.stack.resource_property(lid, "BillingMode", "PAY_PER_REQUEST"),
-                **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
-            )
-        sns = boto3.client("sns", region_name=self.region)
-        self._inbox_url = sqs.create_queue(QueueName=_INBOX_QUEUE)["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=self._inbox_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        for lid in self.stack.resources_of_type("AWS::SNS::Topic"):
-            topic_arn = sns.create_topic(Name=self.stack.physical_name(lid))["TopicArn"]
-            sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
-        iam = boto3.client("iam", region_name=self.region)
-        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
-        roles: dict[str, str] = {}
-        for lid in [*self.functions, *self.state_machines]:
-            # SAM generates a role per function and state machine: <LogicalId>Role.
-            roles[lid] = iam.create_role(RoleName=f"{self.stack.stack_name}-{lid}Role", AssumeRolePolicyDocument=trust)[
-                "Role"
-            ]["Arn"]
-        lambda_client = boto3.client("lambda", region_name=self.region)
-        for lid, spec in self.functions.items():
-            lambda_client.create_function(
-                FunctionName=spec.name,
-                Runtime=spec.runtime or "python3.13",
-                Role=roles[lid],
-                Handler=f"{spec.module.rsplit('.', 1)[-1]}.{spec.handler}",
-                Code={"ZipFile": _placeholder_zip(spec.module)},
-                Timeout=spec.timeout_seconds,
-                MemorySize=spec.memory_mb,
-                Environment={"Variables": spec.environment},
-            )
-        for lid, machine in self.state_machines.items():
-            rendered = render_definition(self.stack, self.root, lid)
-            created = self.sfn.create_state_machine(
-                name=machine.name, definition=rendered.text, roleArn=roles[lid], type=machine.type
-            )
-            if created["stateMachineArn"] != machine.arn:
-                raise RuntimeError(f"{lid}: moto named it {created['stateMachineArn']}, the template {machine.arn}")
-            self._check_mock_config_states(machine.name, rendered.definition)
-
-    def _check_mock_config_states(self, state_machine_name: str, definition: dict[str, Any]) -> None:
-        if self.mock_config is not None:
-            self.mock_config.check_states(state_machine_name, set(all_states(definition)))
-
-    def _function_log_groups(self) -> dict[str, str]:
-        groups = {}
-        for lid in self.functions:
-            logging_config = self.stack.resource_property(lid, "LoggingConfig", {})
-            if logging_config.get("LogGroup"):
-                groups[lid] = str(logging_config["LogGroup"])
-        return groups
-
-    def _stop_running_executions(self, grace_seconds: float = 2.0) -> None:
-        backend = stepfunctions_parser_backends[self.account_id][self.region]
-        every = _harness_executions(e for machine in backend.state_machines for e in machine.executions)
-        running = [e for e in every if e.status == "RUNNING"]
-        for execution in running:
-            execution.stop(stop_date=datetime.datetime.now(tz=datetime.UTC), error=None, cause=None)
-        for execution in running:
-            worker = execution.exec_worker
-            if isinstance(worker, HarnessWorker) and not worker.finished.wait(grace_seconds):
-                warnings.warn(
-                    f"{execution.exec_arn} is still running {grace_seconds} s after StopExecution: a runner "
-                    "ignores TaskContext.cancelled() or a test did not release it",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-
-    def _executions(self, logical_id: str) -> list[HarnessExecution]:
-        backend = stepfunctions_parser_backends[self.account_id][self.region]
-        machine = backend.describe_state_machine(self.state_machine_arn(logical_id))
-        return _harness_executions(machine.executions)
-
-    def _execution(self, execution_arn: str) -> HarnessExecution:
-        backend = stepfunctions_parser_backends[self.account_id][self.region]
-        execution: object = backend.describe_execution(execution_arn)
-        if not isinstance(execution, HarnessExecution):
-            raise TypeError(f"{execution_arn} was not started through the offline harness")
-        return execution
+        if self._inbox is not None:
+            self._inbox.clear()
 
     # ------------------------------------------------------------------ executions
     def state_machine_arn(self, logical_id: str) -> str:
@@ -461,7 +211,7 @@ class OfflineHarness:
         threads' time), then reads ``DescribeExecution`` and the history through the API.
         """
         limit = self.execution_timeout if timeout is None else timeout
-        worker = self._execution(execution_arn).exec_worker
+        worker = in_moto.execution(self.account_id, self.region, execution_arn).exec_worker
         if not isinstance(worker, HarnessWorker) or not worker.finished.wait(limit):
             description = self.describe(execution_arn)
             entered = ExecutionResult(description=description, history=self.history(execution_arn))
@@ -519,19 +269,9 @@ class OfflineHarness:
 
     def published(self) -> list[PublishedMessage]:
         """Every SNS message published to the template's topics so far (read through SQS)."""
-        sqs = self._sqs
-        while True:
-            batch = sqs.receive_message(QueueUrl=self._inbox_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not batch:
-                return list(self._published)
-            for message in batch:
-                body = json.loads(message["Body"])
-                self._published.append(
-                    PublishedMessage(
-                        topic_arn=body["TopicArn"], subject=body.get("Subject", ""), message=body["Message"]
-                    )
-                )
-                sqs.delete_message(QueueUrl=self._inbox_url, ReceiptHandle=message["ReceiptHandle"])
+        if self._inbox is None:
+            raise RuntimeError("the harness is not started")
+        return self._inbox.published()
 
     def freeze_clock(
         self, moment: datetime.datetime, function: str = "PrepareRunFunction", attribute: str = "now"
@@ -556,13 +296,8 @@ class OfflineHarness:
 
     def executions(self, logical_id: str) -> Iterator[str]:
         """ARNs of every execution of a state machine, oldest first."""
-        for execution in self._executions(logical_id):
+        for execution in in_moto.executions_of(self.account_id, self.region, self.state_machine_arn(logical_id)):
             yield execution.exec_arn
-
-
-def _harness_executions(executions: Iterable[object]) -> list[HarnessExecution]:
-    """The executions the harness started (moto's lists are typed with moto's other Execution class)."""
-    return [e for e in executions if isinstance(e, HarnessExecution)]
 
 
 @contextmanager
