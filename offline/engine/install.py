@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -86,7 +87,24 @@ def patched_engine(hooks: EngineHooks) -> Iterator[None]:
             )
             patch(mock.patch.object(WaitFunction, "_wait_interval", sleeps.wait_interval))
             patch(mock.patch.object(LambdaSimpleBackend, "invoke", _lambda_invoke))
+            patch(_quiet_interpreter_logs())
             yield
     finally:
         ACTIVE.clear()
         LOCK.release()
+
+
+@contextmanager
+def _quiet_interpreter_logs() -> Iterator[None]:
+    """moto logs every failure it evaluates, with the whole state's repr, at ERROR (kilobytes each).
+
+    Failures are the subject of these tests and reach them through the execution history;
+    the log lines only bury pytest's report. Silenced while the bridges are installed, restored after.
+    """
+    noisy = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+    level = noisy.level
+    noisy.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        noisy.setLevel(level)

@@ -21,14 +21,11 @@ files with their ``DefinitionSubstitutions`` applied (:mod:`offline.cfn.definiti
 from __future__ import annotations
 
 import datetime
-import io
 import json
-import logging
 import os
 import time
-import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -122,7 +119,6 @@ class OfflineHarness:
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
             )
             self._exit.enter_context(patched_engine(self._hooks))
-            self._exit.enter_context(_quiet_interpreter_logs())
             self._exit.callback(self.lambdas.clear_caches)
             self._exit.callback(self.reset)
             self.sfn = boto3.client("stepfunctions", region_name=self.region)
@@ -298,27 +294,3 @@ class OfflineHarness:
         """ARNs of every execution of a state machine, oldest first."""
         for execution in in_moto.executions_of(self.account_id, self.region, self.state_machine_arn(logical_id)):
             yield execution.exec_arn
-
-
-@contextmanager
-def _quiet_interpreter_logs() -> Iterator[None]:
-    """moto logs every failure it evaluates, with the whole state's repr, at ERROR (kilobytes each).
-
-    Failures are the subject of these tests and reach them through the execution history;
-    the log lines only bury pytest's report. Silenced while the harness runs, restored after.
-    """
-    noisy = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
-    level = noisy.level
-    noisy.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        noisy.setLevel(level)
-
-
-def _placeholder_zip(module: str) -> bytes:
-    """moto needs a deployment package; the code that runs is the repository's, in-process."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", f"Offline harness placeholder: the handler runs from {module} in-process.\n")
-    return buffer.getvalue()
