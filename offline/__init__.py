@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from offline.integrations import Runner, RunnerRegistry, TaskContext, TaskFailure
     from offline.mock_config import MockConfig, MockConfigError
 
-#: Public names, imported lazily so that ``python -m offline.cfn.render_definition`` stays light.
+#: Public names, imported lazily so that ``python -m offline.cfn.print_definition`` stays light.
 _EXPORTS = {
     "ExecutionDidNotFinish": "offline.harness",
     "ExecutionResult": "offline.harness",

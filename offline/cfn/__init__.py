@@ -4,7 +4,7 @@
 - :mod:`offline.cfn.resolver` — intrinsic functions and physical names.
 - :mod:`offline.cfn.stack` — :class:`Stack`: the functions and state machines the harness runs.
 - :mod:`offline.cfn.definitions` — ASL file + ``DefinitionSubstitutions`` → deployed definition.
-- :mod:`offline.cfn.render_definition` — CLI printing a substituted definition.
+- :mod:`offline.cfn.print_definition` — CLI printing a substituted definition.
 
 Needs only cfn-lint and the standard library, so ``checks/`` can use it from the SAM environment.
 """

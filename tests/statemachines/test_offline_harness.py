@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from offline import ExecutionDidNotFinish, MockConfig, MockConfigError, OfflineHarness, Sleep, TaskContext, TaskFailure
 from offline.cfn import Stack, TemplateError, load_template, render_definition
-from offline.cfn.render_definition import main as render_main
+from offline.cfn.print_definition import main as render_main
 from tests.statemachines.ledger_support import put_landing
 from tests.statemachines.sfn_support import EMR, ROOT, TRANSFORM, Gate, execution_input
 

@@ -2,11 +2,11 @@
 
 Usage::
 
-    python -m offline.cfn.render_definition EmrPipelineStateMachine > /tmp/emr.asl.json
-    python -m offline.cfn.render_definition BatchTransformStateMachine -p ModelPublished=true
-    python -m offline.cfn.render_definition EmrPipelineStateMachine \
+    python -m offline.cfn.print_definition EmrPipelineStateMachine > /tmp/emr.asl.json
+    python -m offline.cfn.print_definition BatchTransformStateMachine -p ModelPublished=true
+    python -m offline.cfn.print_definition EmrPipelineStateMachine \
         -s PrepareRunFunctionArn=arn:aws:lambda:us-east-1:123456789012:function:PrepareRunFunction
-    python -m offline.cfn.render_definition --list
+    python -m offline.cfn.print_definition --list
 
 The output is what to give ``aws stepfunctions create-state-machine --definition`` (e.g. against
 Step Functions Local) or ``npx asl-validator --json-path``. Parameters default to the
@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m offline.cfn.render_definition", description=__doc__.split("\n\n")[0]
+        prog="python -m offline.cfn.print_definition", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("logical_id", nargs="?", help="logical id of an AWS::Serverless::StateMachine")
     parser.add_argument("--list", action="store_true", help="list the state machines of the template")
