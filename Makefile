@@ -44,7 +44,7 @@ demo: $(STAMP) $(MODEL_STAMP) ## the offline end-to-end run: both workflows, rea
 	$(PY) -m offline.demo $(if $(ROWS),--rows $(ROWS))
 
 demo-day: $(STAMP) $(MODEL_STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
-	$(PY) -m offline.demo_day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m offline.demo.day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
 
 demo-failure: $(STAMP) $(MODEL_STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
 	$(PY) -m offline.demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))

@@ -185,7 +185,7 @@ cfn_lint_translated() { "$CFN_LINT" build/translated-template.json -a cfn_lint_s
 
 asl_validate() {
   rm -rf build/asl
-  "$SAM_PY" checks/substitute_asl.py --template template.yaml --out build/asl
+  PYTHONPATH="$ROOT" "$SAM_PY" checks/substitute_asl.py --template template.yaml --out build/asl
   local files=(build/asl/*.asl.json) args=()
   for f in "${files[@]}"; do args+=(--json-path "$f"); done
   node_modules/.bin/asl-validator "${args[@]}"

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
-from offline.template import FunctionSpec
+from offline.cfn import FunctionSpec
 
 _INVOKE_LOCK = threading.RLock()
 

@@ -42,7 +42,7 @@ def create_ledger_table(client: Any, table_name: str) -> None:
 
     Only the encryption (the stack's KMS key) is left out: moto needs no key to store items.
     """
-    from offline.template import load_template
+    from offline.cfn import load_template
 
     props = load_template(ROOT / "template.yaml")["Resources"]["SlotLedgerTable"]["Properties"]
     client.create_table(

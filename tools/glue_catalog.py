@@ -288,7 +288,7 @@ def verify(template: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 
 # ---------------------------------------------------------------- command line
 def check(template_path: Path = TEMPLATE, schema_path: Path = SCHEMA, out: Callable[[str], None] = print) -> int:
-    from offline.template import load_template
+    from offline.cfn import load_template
 
     text = template_path.read_text(encoding="utf-8")
     schema = load_schema(schema_path)

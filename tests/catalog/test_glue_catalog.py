@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from offline.template import Stack, load_template
+from offline.cfn import Stack, load_template
 from tools import glue_catalog
 from tools.glue_catalog import Column, glue_type, render_blocks, rewrite, schema_columns, verify
 

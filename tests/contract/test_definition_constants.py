@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from checks.request_shapes import constraint_problems, integration_for, operation_model
-from offline.definitions import render_definition
-from offline.template import Stack, load_template
+from offline.cfn import Stack, load_template, render_definition
 from tests.statemachines.sfn_support import ROOT
 
 #: EventBridge Scheduler names are at most 64 characters: ``<stack>-batch-transform`` (16) leaves 48.

@@ -18,12 +18,12 @@ from offline.integrations import TaskContext, TaskFailure
 from offline.runners import (
     EMR_ADD_STEP,
     LocalRunners,
+    ModelInstance,
     TransformError,
     cluster_request_problems,
     score_object,
     transform_request_problems,
 )
-from offline.sagemaker_runner import ModelInstance
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:transient-analytics-dev-emr-pipeline:run-1"
 CLUSTER_REQUEST = {

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from offline import OfflineHarness
-from offline.simulated_step import ADD_STEP, SimulatedSparkStep
+from offline.runners.simulated_step import ADD_STEP, SimulatedSparkStep
 from transient_analytics import layout
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.ledger_store import SlotLedger

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from offline import ExecutionResult, OfflineHarness, Sleep
-from offline.simulated_step import slot_args
+from offline.runners.simulated_step import slot_args
 from tests.statemachines.ledger_support import ScriptedSparkStep, put_landing, records, states
 from tests.statemachines.sfn_support import (
     EMR,

@@ -16,9 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from offline import ExecutionDidNotFinish, MockConfig, MockConfigError, OfflineHarness, Sleep, TaskContext, TaskFailure
-from offline.definitions import render_definition
-from offline.render_definition import main as render_main
-from offline.template import Stack, TemplateError, load_template
+from offline.cfn import Stack, TemplateError, load_template, render_definition
+from offline.cfn.print_definition import main as render_main
 from tests.statemachines.ledger_support import put_landing
 from tests.statemachines.sfn_support import EMR, ROOT, TRANSFORM, Gate, execution_input
 

@@ -7,7 +7,7 @@ and the serving image's libraries:
 - fetches the model's ``model.tar.gz`` (the model's ``ModelDataUrl``) and extracts it, as
   into ``/opt/ml/model``;
 - starts one *instance* per ``TransformResources.InstanceCount``: a separate process in the
-  model environment (``.venv-model``, :mod:`offline.transform_worker`) that imports the
+  model environment (``.venv-model``, :class:`offline.runners.model_instance.ModelInstance`) that imports the
   artifact's ``code/inference.py`` and runs ``model_fn`` once;
 - distributes the input objects under ``S3Uri`` among the instances (object ``i`` to
   instance ``i mod InstanceCount``), splits each object on lines into ``MaxPayloadInMB``
@@ -24,11 +24,8 @@ processes get no network and nothing of this project but the artifact.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import re
-import subprocess
 import tarfile
 import tempfile
 import threading
@@ -37,20 +34,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import boto3
 
 from model.batching import mini_batches
 from model.env import model_python
 from offline.integrations import TaskContext, TaskFailure
-from offline.transform_worker import BATCH, ERROR, OK, READY, read_frame, write_frame
+from offline.runners.model_instance import ModelInstance, TransformError
+from offline.runners.s3 import as_prefix, list_keys, parse_s3_uri
+from transient_analytics.naming import is_valid_transform_job_name
 
 SAGEMAKER_TRANSFORM = "arn:aws:states:::sagemaker:createTransformJob.sync"
 SAGEMAKER_ERROR = "SageMaker.AmazonSageMakerException"
 TASK_FAILED = "States.TaskFailed"
-WORKER_SCRIPT = Path(__file__).resolve().parent / "transform_worker.py"
-_S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
 
 
 @dataclass
@@ -61,92 +58,6 @@ class TransformRecord:
     seconds: float = 0.0
     instances: int = 0
     output_keys: list[str] = field(default_factory=list)
-
-
-class TransformError(Exception):
-    """A failure SageMaker would report as the job's FailureReason."""
-
-
-class ModelInstance:
-    """One serving container: a worker process in the model environment holding the loaded model."""
-
-    def __init__(self, model_dir: Path, log_path: Path, *, python: Path | None = None) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(
-            [str(python or model_python()), "-I", str(WORKER_SCRIPT), str(model_dir)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"},
-        )
-
-    def wait_ready(self) -> None:
-        """Block until ``model_fn`` has run; TransformError (AlgorithmError) if it failed."""
-        kind, payload = self._receive()
-        if kind == ERROR:
-            raise TransformError(f"AlgorithmError: model_fn failed to load the model: {payload.decode()}")
-        if kind != READY:
-            raise TransformError(f"AlgorithmError: the model container answered {kind!r} instead of ready")
-
-    def invoke(self, batch: bytes) -> bytes:
-        """One mini-batch through the handlers; TransformError (ClientError) with the handler's error."""
-        stdin = self._stdin()
-        try:
-            write_frame(stdin, BATCH, batch)
-        except (BrokenPipeError, OSError):
-            raise TransformError(self._died()) from None
-        kind, payload = self._receive()
-        if kind == ERROR:
-            raise TransformError(f"ClientError: {payload.decode()}")
-        if kind != OK:
-            raise TransformError(f"AlgorithmError: the model container answered {kind!r} to a request")
-        return payload
-
-    def close(self, timeout: float = 10.0) -> None:
-        """End the worker (stdin closed: it exits 0); kill it if it does not."""
-        if self.process.stdin and not self.process.stdin.closed:
-            with contextlib.suppress(OSError):  # a dead worker: its pipe is broken
-                self.process.stdin.close()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._close_streams()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._close_streams()
-
-    def _close_streams(self) -> None:
-        if self.process.stdout:
-            self.process.stdout.close()
-        self._log.close()
-
-    def _stdin(self) -> IO[bytes]:
-        assert self.process.stdin is not None
-        return self.process.stdin
-
-    def _receive(self) -> tuple[bytes, bytes]:
-        assert self.process.stdout is not None
-        try:
-            frame = read_frame(self.process.stdout)
-        except (EOFError, OSError, ValueError):
-            frame = None
-        if frame is None:
-            raise TransformError(self._died())
-        return frame
-
-    def _died(self) -> str:
-        try:
-            code = self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            code = None
-        self._log.flush()
-        tail = " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-5:])
-        return f"AlgorithmError: the model container exited (code {code}): {tail or 'no output'}"
 
 
 class TransformRunner:
@@ -211,14 +122,14 @@ class TransformRunner:
     def _run(self, parameters: dict[str, Any], record: TransformRecord, context: TaskContext) -> None:
         input_uri = parameters["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
         bucket, prefix = _split(input_uri)
-        keys = self._keys(bucket, prefix)
+        keys = list_keys(self.s3, bucket, prefix)
         if not keys:
             raise TransformError(
                 f'ClientError: No S3 objects found under S3 URL "{input_uri}" given in input data source.'
             )
         model_dir = self._extract_model(record.job_name)
         out_bucket, out_prefix = _split(parameters["TransformOutput"]["S3OutputPath"])
-        out_prefix = out_prefix if not out_prefix or out_prefix.endswith("/") else out_prefix + "/"
+        out_prefix = as_prefix(out_prefix)
         max_mb = int(parameters.get("MaxPayloadInMB", 6))
         python = self.model_python or model_python()  # before any instance starts: a missing env names its fix
         instances = [
@@ -289,10 +200,6 @@ class TransformRunner:
             raise TransformError(f"ClientError: {self.model_data_url} is not a gzip'd tar archive: {exc}") from None
         return model_dir
 
-    def _keys(self, bucket: str, prefix: str) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        return sorted(o["Key"] for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/"))
-
 
 def score_object(
     invoke: Callable[[bytes], bytes],
@@ -334,8 +241,6 @@ def _name_object(reason: str, key: str) -> str:
 
 def transform_request_problems(parameters: dict[str, Any]) -> list[str]:
     """What SageMaker would reject in a CreateTransformJob request."""
-    from transient_analytics.naming import is_valid_transform_job_name
-
     problems = []
     name = str(parameters.get("TransformJobName", ""))
     if not is_valid_transform_job_name(name):
@@ -365,7 +270,7 @@ def transform_request_problems(parameters: dict[str, Any]) -> list[str]:
 
 
 def _split(uri: str) -> tuple[str, str]:
-    match = _S3_URI.match(uri)
-    if not match:
-        raise TransformError(f"ClientError: not an s3:// URI: {uri!r}")
-    return match.group(1), match.group(2)
+    try:
+        return parse_s3_uri(uri)
+    except ValueError:
+        raise TransformError(f"ClientError: not an s3:// URI: {uri!r}") from None

@@ -2,11 +2,11 @@
 
 Usage::
 
-    python -m offline.render_definition EmrPipelineStateMachine > /tmp/emr.asl.json
-    python -m offline.render_definition BatchTransformStateMachine -p ModelPublished=true
-    python -m offline.render_definition EmrPipelineStateMachine \
+    python -m offline.cfn.print_definition EmrPipelineStateMachine > /tmp/emr.asl.json
+    python -m offline.cfn.print_definition BatchTransformStateMachine -p ModelPublished=true
+    python -m offline.cfn.print_definition EmrPipelineStateMachine \
         -s PrepareRunFunctionArn=arn:aws:lambda:us-east-1:123456789012:function:PrepareRunFunction
-    python -m offline.render_definition --list
+    python -m offline.cfn.print_definition --list
 
 The output is what to give ``aws stepfunctions create-state-machine --definition`` (e.g. against
 Step Functions Local) or ``npx asl-validator --json-path``. Parameters default to the
@@ -22,14 +22,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from offline.definitions import render_definition
-from offline.template import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME, Stack, TemplateError, load_template
+from offline.cfn.definitions import render_definition
+from offline.cfn.stack import Stack
+from offline.cfn.template import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME, TemplateError, load_template
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.render_definition", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.cfn.print_definition", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("logical_id", nargs="?", help="logical id of an AWS::Serverless::StateMachine")
     parser.add_argument("--list", action="store_true", help="list the state machines of the template")
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE")

@@ -18,18 +18,15 @@ from typing import Any
 import boto3
 
 from offline.integrations import TaskContext, TaskFailure
+from offline.runners.emr import EMR_ADD_STEP
+from offline.runners.s3 import parse_s3_uri
 
-ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"
+ADD_STEP = EMR_ADD_STEP
 
 
 def slot_args(args: list[str]) -> list[tuple[str, str, str, str]]:
     """The ``--slot id input output fingerprint`` groups of a spark-submit command line."""
     return [(args[i + 1], args[i + 2], args[i + 3], args[i + 4]) for i, a in enumerate(args) if a == "--slot"]
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
 
 
 def _failed_step(message: str) -> TaskFailure:
@@ -57,7 +54,7 @@ class SimulatedSparkStep:
         return self
 
     def _rows(self, s3: Any, input_uri: str) -> int:
-        bucket, prefix = _split(input_uri)
+        bucket, prefix = parse_s3_uri(input_uri)
         rows = 0
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
@@ -99,7 +96,7 @@ class SimulatedSparkStep:
                 "partitions": {},
                 "written_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
-            bucket, prefix = _split(output_uri)
+            bucket, prefix = parse_s3_uri(output_uri)
             s3.put_object(Bucket=bucket, Key=prefix + "_manifest.json", Body=json.dumps(manifest).encode())
             lines.append(
                 {
@@ -111,7 +108,7 @@ class SimulatedSparkStep:
                     "bad_rows": 0,
                 }
             )
-        bucket, key = _split(args[args.index("--report") + 1])
+        bucket, key = parse_s3_uri(args[args.index("--report") + 1])
         s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"format": 1, "run_id": run_id, "slots": lines}).encode())
         failed = [x for x in lines if x["status"] == "failed"]
         if failed:

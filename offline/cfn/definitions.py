@@ -2,7 +2,7 @@
 
 SAM hands ``DefinitionUri`` and ``DefinitionSubstitutions`` to CloudFormation, which replaces
 every ``${Key}`` of the definition with the key's value. :func:`render_definition` does the
-same with the values :class:`~offline.template.Stack` resolved, and refuses a definition that
+same with the values :class:`~offline.cfn.stack.Stack` resolved, and refuses a definition that
 still holds a ``${Placeholder}`` nobody substitutes (CloudFormation would ship it verbatim and
 Step Functions would reject or misroute it).
 """
@@ -17,7 +17,8 @@ from dataclasses import replace as with_changes
 from pathlib import Path
 from typing import Any
 
-from offline.template import Stack, StateMachineSpec, TemplateError
+from offline.cfn.stack import Stack, StateMachineSpec
+from offline.cfn.template import TemplateError
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
 

@@ -1,15 +1,11 @@
-"""Read ``template.yaml`` and resolve what the harness needs from it, as CloudFormation would.
+"""CloudFormation's intrinsic functions and physical names, evaluated for one set of parameter values.
 
-The template is the single source of truth: state machine names, ``DefinitionSubstitutions``,
-function handlers and environment variables, and the resources those refer to (bucket, topic,
-idempotency table, roles) all come from here, never from copies in the tests.
-
-:func:`load_template` reads CloudFormation YAML with its short-form tags (``!Sub``, ``!Ref``,
-``!GetAtt``, ``!If`` …) into the long form (``{"Fn::Sub": …}``). :class:`Stack` then evaluates
-intrinsic functions for one set of parameter values (the template's defaults unless
-overridden) with the physical names :class:`Stack` gives to every resource, the names the
-harness then creates in moto. Only the intrinsic functions and resource types this project
-uses are known; anything else raises :class:`TemplateError` naming it, instead of guessing.
+:class:`Resolver` evaluates ``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::If``/conditions,
+``Fn::Join``, ``Fn::Select``, ``Fn::Split`` and ``Fn::FindInMap`` with the physical names it gives
+every resource (``<stack>-<LogicalId>`` unless the template names it), the names the harness then
+creates in moto and ``checks/substitute_asl.py`` hands asl-validator. Only the intrinsic functions
+and resource types this project uses are known; anything else raises :class:`TemplateError`
+naming it, instead of guessing.
 """
 
 from __future__ import annotations
@@ -18,141 +14,25 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-#: moto's default account; also what the fixtures in events/ use.
-DEFAULT_ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
-DEFAULT_STACK_NAME = "transient-analytics-dev"
-PARTITION = "aws"
-URL_SUFFIX = "amazonaws.com"
-
-_SHORT_FORM_FUNCTIONS = (
-    "Base64",
-    "Cidr",
-    "FindInMap",
-    "GetAZs",
-    "ImportValue",
-    "Join",
-    "Select",
-    "Split",
-    "Sub",
-    "Transform",
-    "And",
-    "Equals",
-    "If",
-    "Not",
-    "Or",
-    # rule functions (the template's Rules section, which CloudFormation checks at deploy time;
-    # read here so the template loads, not evaluated: the harness has no deploy step)
-    "Contains",
-    "EachMemberEquals",
-    "EachMemberIn",
-    "RefAll",
-    "ValueOf",
-    "ValueOfAll",
+from offline.cfn.template import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+    DEFAULT_STACK_NAME,
+    PARTITION,
+    URL_SUFFIX,
+    TemplateError,
+    as_parameter_string,
 )
 
 
-class TemplateError(ValueError):
-    """The template uses something this resolver does not know, or refers to a missing name."""
-
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _TemplateLoader(_BaseLoader):  # type: ignore[misc]
-    """A (libyaml when available) SafeLoader that understands CloudFormation's short-form tags."""
-
-
-def _construct_node(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    raise TemplateError(f"unexpected YAML node {node!r}")  # pragma: no cover - YAML has only three kinds
-
-
-def _ref(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    return {"Ref": _construct_node(loader, node)}
-
-
-def _condition(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    return {"Condition": _construct_node(loader, node)}
-
-
-def _get_att(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    value = _construct_node(loader, node)
-    if isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        value = [resource, attribute]
-    return {"Fn::GetAtt": value}
-
-
-def _function(name: str) -> Any:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        return {f"Fn::{name}": _construct_node(loader, node)}
-
-    return construct
-
-
-_TemplateLoader.add_constructor("!Ref", _ref)
-_TemplateLoader.add_constructor("!Condition", _condition)
-_TemplateLoader.add_constructor("!GetAtt", _get_att)
-for _name in _SHORT_FORM_FUNCTIONS:
-    _TemplateLoader.add_constructor(f"!{_name}", _function(_name))
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    """The template as plain data, short-form tags turned into their long form."""
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
-    if not isinstance(data, dict) or "Resources" not in data:
-        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
-    return data
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """An ``AWS::Serverless::Function`` as the harness runs it in-process."""
-
-    logical_id: str
-    name: str
-    arn: str
-    #: ``functions.prepare_run.app``: the module ``CodeUri`` + ``Handler`` name.
-    module: str
-    handler: str
-    code_uri: str
-    environment: dict[str, str]
-    timeout_seconds: int
-    memory_mb: int
-    runtime: str
-    #: Directories of the layers the function uses (``ContentUri``), as Lambda mounts them under /opt/python.
-    layer_paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StateMachineSpec:
-    """An ``AWS::Serverless::StateMachine``: its name, ASL file and resolved substitutions."""
-
-    logical_id: str
-    name: str
-    arn: str
-    definition_uri: str
-    substitutions: dict[str, str]
-    type: str = "STANDARD"
-
-
 @dataclass
-class Stack:
+class Resolver:
     """A template evaluated for one set of parameter values, with stable physical names.
 
-    ``Stack(template)`` uses every parameter's default; pass ``parameters`` to override some.
+    Built as :class:`offline.cfn.stack.Stack`; ``Stack(template)`` uses every parameter's default,
+    ``parameters`` overrides some.
     """
 
     template: dict[str, Any]
@@ -171,7 +51,7 @@ class Stack:
             if name in self.parameters:
                 values[name] = str(self.parameters[name])
             elif "Default" in spec:
-                values[name] = _as_parameter_string(spec["Default"])
+                values[name] = as_parameter_string(spec["Default"])
             else:
                 raise TemplateError(f"parameter {name} has no Default: pass a value for it")
         self.parameter_values: dict[str, str] = values
@@ -370,76 +250,3 @@ class Stack:
             return self.ref(token)
 
         return re.sub(r"\$\{([^}]+)\}", replace, str(text))
-
-    # ------------------------------------------------------------------ resources the harness runs
-    def resources_of_type(self, rtype: str) -> list[str]:
-        """Logical ids of the created resources of one type, in template order."""
-        return [lid for lid, r in self.resources.items() if r.get("Type") == rtype and self.is_created(lid)]
-
-    def functions(self) -> dict[str, FunctionSpec]:
-        """Every ``AWS::Serverless::Function``, with ``Globals`` merged in as SAM does."""
-        globals_fn = (self.template.get("Globals", {}) or {}).get("Function", {}) or {}
-        specs = {}
-        for lid in self.resources_of_type("AWS::Serverless::Function"):
-            props = self._resource(lid).get("Properties", {})
-            env = dict(self.resolve((globals_fn.get("Environment") or {}).get("Variables") or {}))
-            env.update(self.resolve((props.get("Environment") or {}).get("Variables") or {}))
-            handler = str(props.get("Handler") or globals_fn.get("Handler") or "")
-            module_in_code, _, attribute = handler.rpartition(".")
-            code_uri = str(props.get("CodeUri") or globals_fn.get("CodeUri") or "").strip("/")
-            if not module_in_code or not code_uri:
-                raise TemplateError(f"{lid}: CodeUri and Handler must both be set")
-            module = ".".join([*Path(code_uri).parts, *module_in_code.split(".")])
-            layers = self.resolve(props.get("Layers", globals_fn.get("Layers", [])))
-            layer_paths = tuple(self._layer_path(arn) for arn in layers)
-            name = self.physical_name(lid)
-            specs[lid] = FunctionSpec(
-                logical_id=lid,
-                name=name,
-                arn=self.get_att(lid, "Arn"),
-                module=module,
-                handler=attribute,
-                code_uri=code_uri,
-                environment={k: _as_parameter_string(v) for k, v in env.items()},
-                timeout_seconds=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
-                memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
-                runtime=str(props.get("Runtime", globals_fn.get("Runtime", ""))),
-                layer_paths=tuple(p for p in layer_paths if p),
-            )
-        return specs
-
-    def _layer_path(self, layer_arn: str) -> str:
-        for lid in self.resources_of_type("AWS::Serverless::LayerVersion"):
-            if self.ref(lid) == layer_arn:
-                return str(self._resource(lid)["Properties"].get("ContentUri", "")).strip("/")
-        return ""
-
-    def state_machines(self) -> dict[str, StateMachineSpec]:
-        """Every ``AWS::Serverless::StateMachine`` with its ``DefinitionSubstitutions`` resolved."""
-        specs = {}
-        for lid in self.resources_of_type("AWS::Serverless::StateMachine"):
-            props = self._resource(lid).get("Properties", {})
-            if "DefinitionUri" not in props:
-                raise TemplateError(f"{lid}: only DefinitionUri state machines are supported")
-            substitutions = self.resolve(props.get("DefinitionSubstitutions") or {})
-            specs[lid] = StateMachineSpec(
-                logical_id=lid,
-                name=self.physical_name(lid),
-                arn=self.ref(lid),
-                definition_uri=str(props["DefinitionUri"]),
-                substitutions={k: _as_parameter_string(v) for k, v in substitutions.items()},
-                type=str(props.get("Type", "STANDARD")),
-            )
-        return specs
-
-    def resource_property(self, logical_id: str, name: str, default: Any = None) -> Any:
-        """One of a resource's ``Properties``, resolved (only that one: others may name SAM-generated resources)."""
-        value = self._property(logical_id, name)
-        return default if value is None else value
-
-
-def _as_parameter_string(value: Any) -> str:
-    """CloudFormation hands every parameter and environment value over as a string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

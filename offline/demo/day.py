@@ -1,12 +1,12 @@
 """``make demo-day``: a run of scheduled EMR ticks played offline, with the slot ledger keeping score.
 
-    python -m offline.demo_day [--ticks 16] [--rows 2000] [--real-spark-ticks 1]
+    python -m offline.demo.day [--ticks 16] [--rows 2000] [--real-spark-ticks 1]
 
 Every 15 minutes of simulated time the slot that just closed receives its landing data (some
 slots stay empty), then the scheduler's tick starts the real EMR state machine with the real
 ``prepare_run`` and ``record_slots`` handlers (their clocks set to the tick). The first ticks
 with work run the real Spark job on local Spark (``--real-spark-ticks``); later ones a simulated
-step that reports per slot exactly as the job does (:mod:`offline.simulated_step`), so the day
+step that reports per slot exactly as the job does (:mod:`offline.runners.simulated_step`), so the day
 plays in about a minute. Scripted along the way: empty slots, one run overlapping the next tick
 (its step still running), one poison slot that fails every attempt and ends quarantined, and a
 late file landing in a slot already converted. A last tick after the day drains what is left.
@@ -36,7 +36,7 @@ from jobs import generate_characters
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext
 from offline.runners import LocalRunners
-from offline.simulated_step import ADD_STEP, SimulatedSparkStep
+from offline.runners.simulated_step import ADD_STEP, SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
 from transient_analytics import asl_contract as asl
 from transient_analytics import layout
@@ -268,7 +268,7 @@ def _render_line(line: TickLine) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.demo_day", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m offline.demo.day", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ticks", type=int, default=16, help="scheduled ticks of the day (default 16: four hours)")
     parser.add_argument("--rows", type=int, default=2000, help="rows per landing slot (default 2,000)")
     parser.add_argument("--real-spark-ticks", type=int, default=1, help="ticks with work on real Spark (default 1)")

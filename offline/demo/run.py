@@ -25,7 +25,6 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,11 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 
-from offline.definitions import all_states
-from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
-from offline.picture import render_svg, visits_from_history
+from offline.demo.picture import render_svg, visits_from_history
+from offline.demo.report import DemoReport, WorkflowReport, relative, render_report, state_timings
+from offline.demo.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
+from offline.harness import REPO_ROOT, OfflineHarness
 from offline.runners import LocalRunners, parse_s3_uri
-from offline.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
 from tools.publish import execute, plan_uploads
 from transient_analytics import layout
 from transient_analytics.ledger_store import SlotLedger
@@ -45,74 +44,6 @@ from transient_analytics.slots import GRIDS, slot_id
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo"
 FAILING_PARTITION_COLUMN = "guild"
-
-
-@dataclass
-class StateTiming:
-    name: str
-    state_type: str
-    seconds: float
-    outcome: str
-
-
-@dataclass
-class WorkflowReport:
-    title: str
-    logical_id: str
-    result: ExecutionResult
-    states: list[StateTiming]
-    picture: Path
-    wall_seconds: float
-    payload_seconds: float
-    objects: list[str] = field(default_factory=list)
-    notification: dict[str, str] | None = None
-
-
-@dataclass
-class DemoReport:
-    slot: str
-    workflows: list[WorkflowReport]
-    clusters: list[tuple[str, str, str]]  # id, name, final state
-    #: pipeline, slot, state, rows written, run id: the slot ledger after the runs.
-    ledger: list[tuple[str, str, str, int | None, str]]
-    #: The README's sample query (Athena's text), its day, and its result on this run's output (DuckDB).
-    sample_query: tuple[str, str, str]
-    setup_seconds: float
-    total_seconds: float
-    function_logs: Path | None = None
-    function_log_lines: int = 0
-    text: str = ""
-
-    def workflow(self, logical_id: str) -> WorkflowReport:
-        return next(w for w in self.workflows if w.logical_id == logical_id)
-
-
-def state_timings(result: ExecutionResult, definition: dict[str, Any]) -> list[StateTiming]:
-    """Each state entered, in order, with its duration and outcome, from the execution history."""
-    timings: list[StateTiming] = []
-    entered: dict[str, Any] = {}
-    states = all_states(definition)
-    visits = visits_from_history(result.history, definition)
-    last = result.history[-1]["timestamp"] if result.history else None
-    for event in result.history:
-        if "stateEnteredEventDetails" in event:
-            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
-        elif "stateExitedEventDetails" in event:
-            name = event["stateExitedEventDetails"]["name"]
-            start = entered.pop(name, event["timestamp"])
-            kind = states[name]["Type"]
-            timings.append(StateTiming(name, kind, _seconds(start, event["timestamp"]), visits.get(name, "succeeded")))
-    for name, start in entered.items():  # Fail states and the state a failure ended in have no exit
-        kind = states[name]["Type"]
-        timings.append(StateTiming(name, kind, _seconds(start, last), visits.get(name, "failed")))
-    order = {name: i for i, name in enumerate(result.states_entered)}
-    return sorted(timings, key=lambda t: order.get(t.name, len(order)))
-
-
-def _seconds(start: Any, end: Any) -> float:
-    if isinstance(start, str):
-        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-    return max(0.0, (end - start).total_seconds())
 
 
 def list_outputs(s3: Any, uri: str) -> list[dict[str, Any]]:
@@ -338,71 +269,6 @@ def _landing_slot() -> datetime:
     return grid.start_of(datetime.now(UTC)) - grid.length
 
 
-def render_report(report: DemoReport) -> str:
-    lines = [f"# transient-analytics offline demo, landing slot {report.slot}", ""]
-    for w in report.workflows:
-        lines.append(f"## {w.title}: {w.result.status} ({w.wall_seconds:.1f} s; payload {w.payload_seconds:.1f} s)")
-        if w.result.error:
-            lines.append(f"error: {w.result.error}")
-        lines += ["", "| state | type | seconds | outcome |", "|---|---|---:|---|"]
-        lines += [f"| {s.name} | {s.state_type} | {s.seconds:.2f} | {s.outcome} |" for s in w.states]
-        lines += ["", f"picture: {_relative(w.picture)}"]
-        if w.objects:
-            lines += ["", "objects written:", *[f"  {o}" for o in w.objects]]
-        if w.notification:
-            lines += [
-                "",
-                f"SNS notification, subject: {w.notification['subject']}",
-                "",
-                "```",
-                w.notification["message"].rstrip(),
-                "```",
-            ]
-        lines.append("")
-    lines += ["## Slot ledger", "", "| pipeline | slot | state | rows written | run |", "|---|---|---|---:|---|"]
-    lines += [
-        f"| {p} | {slot} | {state} | {'-' if rows is None else f'{rows:,}'} | {run} |"
-        for p, slot, state, rows, run in report.ledger
-    ]
-    query, day, result = report.sample_query
-    lines += [
-        "",
-        "## The sample query on this output",
-        "",
-        f"Athena's text (stack output SampleQuery), run here with DuckDB over the bucket's curated/ layout, day {day}:",
-        "",
-        "```sql",
-        query,
-        "```",
-        "",
-        "```",
-        result,
-        "```",
-    ]
-    lines += ["", "## EMR clusters", "", "| cluster | name | final state |", "|---|---|---|"]
-    lines += [f"| {cid} | {name} | {state} |" for cid, name, state in report.clusters]
-    orchestration = report.total_seconds - report.setup_seconds - sum(w.payload_seconds for w in report.workflows)
-    lines += [
-        "",
-        f"wall time {report.total_seconds:.1f} s: set-up (data, model, publish, moto) {report.setup_seconds:.1f} s, "
-        f"payload (Spark, model) {sum(w.payload_seconds for w in report.workflows):.1f} s, "
-        f"orchestration {orchestration:.1f} s",
-    ]
-    if report.function_logs is not None:
-        lines.append(
-            f"function logs (Powertools JSON, with correlation ids): {_relative(report.function_logs)} "
-            f"({report.function_log_lines} lines)"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--fail-spark-step", action="store_true", help="run with a Spark step that fails")
@@ -413,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Demo(out, sample_rows=args.rows, fail_spark_step=args.fail_spark_step).run()
     print()
     print(report.text)
-    print(f"report: {_relative(out / 'report.md')}")
+    print(f"report: {relative(out / 'report.md')}")
     expected = "FAILED" if args.fail_spark_step else "SUCCEEDED"
     statuses = {w.title: w.result.status for w in report.workflows}
     emr_ok = statuses["EMR pipeline"] == expected and statuses["Batch transform"] == "SUCCEEDED"
@@ -421,7 +287,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if leaked:
         print(f"LEAKED CLUSTERS: {leaked}", file=sys.stderr)
     return 0 if emr_ok and not leaked else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

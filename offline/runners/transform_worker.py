@@ -1,6 +1,6 @@
 """One instance of the serving container, for the offline transform runner.
 
-    <model env python> -I offline/transform_worker.py MODEL_DIR
+    <model env python> -I offline/runners/transform_worker.py MODEL_DIR
 
 Runs in the model environment (the serving image's libraries), isolated (``-I``: no
 PYTHONPATH, no user site, not even this file's folder on ``sys.path``): like the container,

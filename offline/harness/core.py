@@ -1,0 +1,296 @@
+"""The offline harness: the template's state machines executing in moto, with the real handlers.
+
+::
+
+    with OfflineHarness(mock_config=Path("tests/statemachines/mock-config.json")) as h:
+        h.freeze_clock(datetime(2026, 11, 25, 20, 16, tzinfo=UTC))
+        result = h.run("EmrPipelineStateMachine", {"scheduled_time": "2026-11-25T20:15:00Z"},
+                       test_case="HappyPath")
+        assert result.status == "SUCCEEDED"
+        assert result.states_entered[:2] == ["PrepareRun", "HasWork"]
+
+On entry it starts moto (Step Functions execution enabled, Lambda without Docker), installs
+the engine bridges (:mod:`offline.engine`), and creates from ``template.yaml`` what the
+definitions and functions refer to: S3 buckets, SNS topics (each read back through an SQS
+subscription), SQS queues, DynamoDB tables (key schema from the template), IAM roles, the
+Lambda functions (their configuration from the template; invoking one runs its handler
+in-process, :mod:`offline.lambdas`) and the state machines, whose definitions are the ASL
+files with their ``DefinitionSubstitutions`` applied (:mod:`offline.cfn.definitions`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+
+from offline.cfn import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+    DEFAULT_STACK_NAME,
+    Stack,
+    load_template,
+)
+from offline.engine import HarnessWorker, Sleep, patched_engine
+from offline.events import execution_status_change_event
+from offline.harness import executions as in_moto
+from offline.harness.hooks import HarnessHooks
+from offline.harness.provision import SnsInbox, function_log_groups, provision
+from offline.harness.results import (
+    FINAL_STATUSES,
+    ExecutionDidNotFinish,
+    ExecutionResult,
+    FunctionError,
+    PublishedMessage,
+)
+from offline.integrations import RunnerRegistry
+from offline.lambdas import InProcessLambdas, Invocation
+from offline.mock_config import MockConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class OfflineHarness:
+    """Executes the template's state machines in moto. Use as a context manager (one at a time)."""
+
+    def __init__(
+        self,
+        root: Path = REPO_ROOT,
+        *,
+        mock_config: Path | MockConfig | None = None,
+        parameters: dict[str, str] | None = None,
+        stack_name: str = DEFAULT_STACK_NAME,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        execution_timeout: float = 15.0,
+    ) -> None:
+        self.root = root
+        self.stack = Stack(
+            load_template(root / "template.yaml"),
+            parameters=parameters or {},
+            stack_name=stack_name,
+            region=region,
+            account_id=account_id,
+        )
+        self.mock_config = MockConfig.load(mock_config) if isinstance(mock_config, Path) else mock_config
+        self.region = region
+        self.account_id = account_id
+        self.execution_timeout = execution_timeout
+        self.runners = RunnerRegistry()
+        self.functions = self.stack.functions()
+        self.state_machines = self.stack.state_machines()
+        self.lambdas = InProcessLambdas(root, self.functions, region, function_log_groups(self.stack, self.functions))
+        self._hooks = HarnessHooks(harness=self, region=region, account_id=account_id)
+        self._exit = ExitStack()
+        self._scoped = ExitStack()
+        self._inbox: SnsInbox | None = None
+        self._extra_machines: dict[str, str] = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> OfflineHarness:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start moto, install the engine bridges and create the template's resources."""
+        if self._started:
+            raise RuntimeError("the harness is already started")
+        try:
+            self._exit.enter_context(
+                mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region})
+            )
+            self._exit.enter_context(
+                mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+            )
+            self._exit.enter_context(patched_engine(self._hooks))
+            self._exit.callback(self.lambdas.clear_caches)
+            self._exit.callback(self.reset)
+            self.sfn = boto3.client("stepfunctions", region_name=self.region)
+            self._inbox = provision(self)
+            self.lambdas.clear_caches()
+            self._started = True
+        except BaseException:
+            self._exit.close()
+            raise
+
+    def stop(self) -> None:
+        """Stop what still runs, undo every patch and stop moto."""
+        self._exit.close()
+        self._started = False
+
+    def reset(self) -> None:
+        """Forget per-test state, keeping moto and the resources: one harness can serve many tests.
+
+        Stops executions still running, undoes :meth:`freeze_clock`, unregisters runners and
+        empties the recorded sleeps, invocations and published messages. The handlers'
+        ``functools.cache`` (settings, boto3 clients bound to this moto) is kept: it is cleared
+        when the harness starts and stops, as a new Lambda execution environment would start empty.
+        """
+        in_moto.stop_running(self.account_id, self.region)
+        self._scoped.close()
+        self._scoped = ExitStack()
+        self.runners.clear()
+        with self._hooks.lock:
+            self._hooks.sleeps.clear()
+        self.lambdas.invocations.clear()
+        if self._inbox is not None:
+            self._inbox.clear()
+
+    # ------------------------------------------------------------------ executions
+    def state_machine_arn(self, logical_id: str) -> str:
+        """The ARN of a template state machine (by logical id) or of one added with :meth:`add_state_machine`."""
+        if logical_id in self.state_machines:
+            return self.state_machines[logical_id].arn
+        if logical_id in self._extra_machines:
+            return self._extra_machines[logical_id]
+        raise KeyError(f"no state machine {logical_id!r}; the template has {sorted(self.state_machines)}")
+
+    def add_state_machine(self, name: str, definition: dict[str, Any]) -> str:
+        """Create an ad-hoc STANDARD state machine (to exercise the interpreter itself); its ARN.
+
+        The pipelines are always the template's; this is for checking engine behaviour on a
+        minimal definition. Start it with ``start_execution(name, …)``.
+        """
+        if name in self.state_machines or name in self._extra_machines:
+            raise ValueError(f"state machine {name!r} already exists")
+        role = f"arn:aws:iam::{self.account_id}:role/{self.stack.stack_name}-offline-extra"
+        arn = str(
+            self.sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+        )
+        self._extra_machines[name] = arn
+        return arn
+
+    def start_execution(
+        self,
+        logical_id: str,
+        execution_input: dict[str, Any] | None = None,
+        *,
+        test_case: str | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Start an execution (on ``arn#test_case`` when given, as with Step Functions Local); its ARN."""
+        arn = self.state_machine_arn(logical_id) + (f"#{test_case}" if test_case else "")
+        kwargs: dict[str, Any] = {"stateMachineArn": arn, "input": json.dumps(execution_input or {})}
+        if name:
+            kwargs["name"] = name
+        return str(self.sfn.start_execution(**kwargs)["executionArn"])
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        description = self.sfn.describe_execution(executionArn=execution_arn)
+        description.pop("ResponseMetadata", None)
+        return dict(description)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        return [event for page in pages for event in page["events"]]
+
+    def wait(self, execution_arn: str, timeout: float | None = None) -> ExecutionResult:
+        """Block until the execution reaches any final status; :class:`ExecutionDidNotFinish` after ``timeout``.
+
+        Waits on the worker's completion (no busy polling that would steal the interpreter's
+        threads' time), then reads ``DescribeExecution`` and the history through the API.
+        """
+        limit = self.execution_timeout if timeout is None else timeout
+        worker = in_moto.execution(self.account_id, self.region, execution_arn).exec_worker
+        if not isinstance(worker, HarnessWorker) or not worker.finished.wait(limit):
+            description = self.describe(execution_arn)
+            entered = ExecutionResult(description=description, history=self.history(execution_arn))
+            raise ExecutionDidNotFinish(
+                f"{execution_arn} is still {description['status']} after {limit:.1f} s; "
+                f"states entered: {entered.states_entered}"
+            )
+        description = self.describe(execution_arn)
+        if description["status"] not in FINAL_STATUSES:  # pragma: no cover - the worker records it first
+            raise ExecutionDidNotFinish(f"{execution_arn} ended without a final status ({description['status']})")
+        return ExecutionResult(description=description, history=self.history(execution_arn))
+
+    def wait_for_state(self, execution_arn: str, state: str, timeout: float | None = None) -> None:
+        """Block until the execution has entered ``state`` (e.g. to act while it is RUNNING there)."""
+        limit = self.execution_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while time.monotonic() <= deadline:
+            history = ExecutionResult(description={}, history=self.history(execution_arn))
+            if state in history.states_entered:
+                return
+            time.sleep(0.02)
+        raise ExecutionDidNotFinish(f"{execution_arn} did not enter {state} within {limit:.1f} s")
+
+    def run(
+        self,
+        logical_id: str,
+        execution_input: dict[str, Any] | None = None,
+        *,
+        test_case: str | None = None,
+        name: str | None = None,
+        timeout: float | None = None,
+    ) -> ExecutionResult:
+        """Start an execution and wait for its final status."""
+        arn = self.start_execution(logical_id, execution_input, test_case=test_case, name=name)
+        return self.wait(arn, timeout)
+
+    def redrive(self, execution_arn: str, timeout: float | None = None) -> ExecutionResult:
+        """``RedriveExecution`` (the harness's implementation), then wait for the final status."""
+        self.sfn.redrive_execution(executionArn=execution_arn)
+        return self.wait(execution_arn, timeout)
+
+    def stop_execution(self, execution_arn: str) -> None:
+        self.sfn.stop_execution(executionArn=execution_arn)
+
+    # ------------------------------------------------------------------ what happened around the executions
+    @property
+    def sleeps(self) -> list[Sleep]:
+        """Every back-off and Wait interval the interpreter would have slept, in order."""
+        with self._hooks.lock:
+            return list(self._hooks.sleeps)
+
+    @property
+    def invocations(self) -> list[Invocation]:
+        return list(self.lambdas.invocations)
+
+    def published(self) -> list[PublishedMessage]:
+        """Every SNS message published to the template's topics so far (read through SQS)."""
+        if self._inbox is None:
+            raise RuntimeError("the harness is not started")
+        return self._inbox.published()
+
+    def freeze_clock(
+        self, moment: datetime.datetime, function: str = "PrepareRunFunction", attribute: str = "now"
+    ) -> None:
+        """Make ``<function's module>.<attribute>()`` return ``moment`` until :meth:`reset` or :meth:`stop`."""
+        if moment.tzinfo is None:
+            raise ValueError("freeze the clock with a timezone-aware datetime")
+        self._scoped.enter_context(mock.patch.object(self.lambdas.module(function), attribute, lambda: moment))
+
+    def invoke_function(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke a function's handler directly (in-process, its template environment); raise on error."""
+        result, errored = self.lambdas.invoke(logical_id, event)
+        if errored:
+            raise FunctionError(result)
+        return result
+
+    def status_change_event(self, execution_arn: str, event_id: str | None = None) -> dict[str, Any]:
+        """The "Step Functions Execution Status Change" event AWS would emit for the execution now."""
+        return execution_status_change_event(
+            self.describe(execution_arn), region=self.region, account_id=self.account_id, event_id=event_id
+        )
+
+    def executions(self, logical_id: str) -> Iterator[str]:
+        """ARNs of every execution of a state machine, oldest first."""
+        for execution in in_moto.executions_of(self.account_id, self.region, self.state_machine_arn(logical_id)):
+            yield execution.exec_arn

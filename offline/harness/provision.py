@@ -1,0 +1,128 @@
+"""Provisioning moto from the template: buckets, queues, tables, topics (read back through an SNS inbox), roles,
+functions and the state machines with their deployed definitions."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import boto3
+
+from offline.cfn import Stack, all_states, render_definition
+from offline.harness.results import PublishedMessage
+
+if TYPE_CHECKING:  # the harness passes itself; importing it at run time would be circular
+    from offline.harness.core import OfflineHarness
+
+_INBOX_QUEUE = "offline-harness-inbox"
+
+
+class SnsInbox:
+    """One SQS queue subscribed to every SNS topic of the template: what was published, in order."""
+
+    def __init__(self, region: str) -> None:
+        self._sqs = boto3.client("sqs", region_name=region)
+        self._sns = boto3.client("sns", region_name=region)
+        self._url = self._sqs.create_queue(QueueName=_INBOX_QUEUE)["QueueUrl"]
+        self._arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self._published: list[PublishedMessage] = []
+
+    def create_topic(self, name: str) -> None:
+        topic_arn = self._sns.create_topic(Name=name)["TopicArn"]
+        self._sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=self._arn)
+
+    def clear(self) -> None:
+        self.published()
+        self._published.clear()
+
+    def published(self) -> list[PublishedMessage]:
+        """Every SNS message published to the template's topics so far (read through SQS)."""
+        sqs = self._sqs
+        while True:
+            batch = sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return list(self._published)
+            for message in batch:
+                body = json.loads(message["Body"])
+                self._published.append(
+                    PublishedMessage(
+                        topic_arn=body["TopicArn"], subject=body.get("Subject", ""), message=body["Message"]
+                    )
+                )
+                sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def provision(harness: OfflineHarness) -> SnsInbox:
+    """Create in moto what the template's definitions and functions refer to; the SNS inbox."""
+    s3 = boto3.client("s3", region_name=harness.region)
+    for lid in harness.stack.resources_of_type("AWS::S3::Bucket"):
+        s3.create_bucket(Bucket=harness.stack.ref(lid))
+    sqs = boto3.client("sqs", region_name=harness.region)
+    for lid in harness.stack.resources_of_type("AWS::SQS::Queue"):
+        sqs.create_queue(QueueName=harness.stack.physical_name(lid))
+    dynamodb = boto3.client("dynamodb", region_name=harness.region)
+    for lid in harness.stack.resources_of_type("AWS::DynamoDB::Table"):
+        indexes = harness.stack.resource_property(lid, "GlobalSecondaryIndexes")
+        dynamodb.create_table(
+            TableName=harness.stack.ref(lid),
+            KeySchema=harness.stack.resource_property(lid, "KeySchema"),
+            AttributeDefinitions=harness.stack.resource_property(lid, "AttributeDefinitions"),
+            BillingMode=harness.stack.resource_property(lid, "BillingMode", "PAY_PER_REQUEST"),
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        )
+    inbox = SnsInbox(harness.region)
+    for lid in harness.stack.resources_of_type("AWS::SNS::Topic"):
+        inbox.create_topic(harness.stack.physical_name(lid))
+    iam = boto3.client("iam", region_name=harness.region)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    roles: dict[str, str] = {}
+    for lid in [*harness.functions, *harness.state_machines]:
+        # SAM generates a role per function and state machine: <LogicalId>Role.
+        roles[lid] = iam.create_role(RoleName=f"{harness.stack.stack_name}-{lid}Role", AssumeRolePolicyDocument=trust)[
+            "Role"
+        ]["Arn"]
+    lambda_client = boto3.client("lambda", region_name=harness.region)
+    for lid, spec in harness.functions.items():
+        lambda_client.create_function(
+            FunctionName=spec.name,
+            Runtime=spec.runtime or "python3.13",
+            Role=roles[lid],
+            Handler=f"{spec.module.rsplit('.', 1)[-1]}.{spec.handler}",
+            Code={"ZipFile": placeholder_zip(spec.module)},
+            Timeout=spec.timeout_seconds,
+            MemorySize=spec.memory_mb,
+            Environment={"Variables": spec.environment},
+        )
+    for lid, machine in harness.state_machines.items():
+        rendered = render_definition(harness.stack, harness.root, lid)
+        created = harness.sfn.create_state_machine(
+            name=machine.name, definition=rendered.text, roleArn=roles[lid], type=machine.type
+        )
+        if created["stateMachineArn"] != machine.arn:
+            raise RuntimeError(f"{lid}: moto named it {created['stateMachineArn']}, the template {machine.arn}")
+        if harness.mock_config is not None:
+            harness.mock_config.check_states(machine.name, set(all_states(rendered.definition)))
+    return inbox
+
+
+def function_log_groups(stack: Stack, functions: Iterable[str]) -> dict[str, str]:
+    """The log group each function's ``LoggingConfig`` names (functions without one log to the default)."""
+    groups = {}
+    for lid in functions:
+        logging_config = stack.resource_property(lid, "LoggingConfig", {})
+        if logging_config.get("LogGroup"):
+            groups[lid] = str(logging_config["LogGroup"])
+    return groups
+
+
+def placeholder_zip(module: str) -> bytes:
+    """moto needs a deployment package; the code that runs is the repository's, in-process."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", f"Offline harness placeholder: the handler runs from {module} in-process.\n")
+    return buffer.getvalue()
