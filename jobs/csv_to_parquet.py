@@ -228,6 +228,27 @@ class RunReport:
         return f"{len(self.failed)} of {len(self.slots)} slots failed: {details}"
 
 
+def manifest_document(
+    args: JobArgs, slot: SlotArgs, rows_read: int, rows_written: int, bad_rows: int, partitions: dict[str, int]
+) -> dict[str, Any]:
+    """The ``_manifest.json`` of a committed slot."""
+    return {
+        "format": FORMAT_VERSION,
+        "pipeline": PIPELINE,
+        "slot": slot.slot,
+        "run_id": args.run_id,
+        "input_uri": slot.input,
+        "output_uri": slot.output,
+        "input_fingerprint": slot.fingerprint,
+        "rows_read": rows_read,
+        "rows_written": rows_written,
+        "bad_rows": bad_rows,
+        "partitions": partitions,
+        "partition_column": args.partition_column,
+        "written_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),  # noqa: UP017 - 3.9
+    }
+
+
 # --------------------------------------------------------------------------- arguments
 
 
@@ -594,21 +615,7 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
         LOG.info("slot %s: removing partition %s (not in the new data)", slot.slot, name)
         delete_dir(spark, _child(slot.output, name))
 
-    manifest = {
-        "format": FORMAT_VERSION,
-        "pipeline": PIPELINE,
-        "slot": slot.slot,
-        "run_id": args.run_id,
-        "input_uri": slot.input,
-        "output_uri": slot.output,
-        "input_fingerprint": slot.fingerprint,
-        "rows_read": rows_read,
-        "rows_written": written,
-        "bad_rows": bad_rows,
-        "partitions": partitions,
-        "partition_column": column,
-        "written_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),  # noqa: UP017 - 3.9
-    }
+    manifest = manifest_document(args, slot, rows_read, written, bad_rows, partitions)
     write_text(spark, slot.manifest_uri, json.dumps(manifest, indent=1) + "\n")
     return SlotResult(
         slot=slot.slot,

@@ -32,6 +32,8 @@ class FunctionSpec:
     runtime: str
     #: Directories of the layers the function uses (``ContentUri``), as Lambda mounts them under /opt/python.
     layer_paths: tuple[str, ...] = ()
+    #: The ``Pattern`` of each of its ``EventBridgeRule`` events, resolved.
+    event_patterns: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ class Stack(Resolver):
                 memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
                 runtime=str(props.get("Runtime", globals_fn.get("Runtime", ""))),
                 layer_paths=tuple(p for p in layer_paths if p),
+                event_patterns=tuple(
+                    self.resolve(event["Properties"]["Pattern"])
+                    for event in (props.get("Events") or {}).values()
+                    if event.get("Type") == "EventBridgeRule"
+                ),
             )
         return specs
 

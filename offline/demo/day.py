@@ -36,7 +36,8 @@ from jobs import generate_characters
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext
 from offline.runners import LocalRunners
-from offline.runners.simulated_step import ADD_STEP, SimulatedSparkStep
+from offline.runners.emr import EMR_ADD_STEP as ADD_STEP
+from offline.runners.simulated_step import SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
 from transient_analytics import asl_contract as asl
 from transient_analytics import layout

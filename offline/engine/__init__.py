@@ -119,4 +119,5 @@ RELIED_ON: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.parser.mocking.mock_config", "MockedResponseThrow"),
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
+    ("moto.events.models", "EventPattern.matches_event"),
 )

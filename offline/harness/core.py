@@ -33,6 +33,7 @@ from unittest import mock
 
 import boto3
 from moto import mock_aws
+from moto.events.models import EventPattern
 
 from offline.cfn import (
     DEFAULT_ACCOUNT_ID,
@@ -289,6 +290,19 @@ class OfflineHarness:
         return execution_status_change_event(
             self.describe(execution_arn), region=self.region, account_id=self.account_id, event_id=event_id
         )
+
+    def deliver_status_change(self, execution_arn: str, event_id: str | None = None) -> dict[str, Any]:
+        """EventBridge's hop: the execution's status-change event to every function whose rule matches it.
+
+        The rules are the template's ``EventBridgeRule`` events, matched by moto's EventBridge
+        pattern matcher. Returns each matching function's result by logical id.
+        """
+        event = self.status_change_event(execution_arn, event_id)
+        return {
+            lid: self.invoke_function(lid, event)
+            for lid, spec in self.functions.items()
+            if any(EventPattern(None, pattern).matches_event(event) for pattern in spec.event_patterns)
+        }
 
     def executions(self, logical_id: str) -> Iterator[str]:
         """ARNs of every execution of a state machine, oldest first."""

@@ -1,18 +1,11 @@
 """The local runners behind EMR's ``createCluster.sync``, ``addStep.sync`` and ``terminateCluster.sync``.
 
-- ``createCluster.sync``: checks the request as EMR would (release label, instance groups,
-  roles, log URI, the tags the pipelines rely on), then creates the cluster in moto's EMR
-  (so it can be found by tag, listed and terminated like a real one) and returns its id.
-- ``addStep.sync``: runs the step's own ``command-runner.jar`` arguments: ``spark-submit`` on
-  local Spark (:mod:`offline.runners.spark`: ``local[2]`` instead of ``--deploy-mode cluster``,
-  the cluster's ``spark-defaults`` as ``--conf``), its files mapped by
-  :mod:`offline.runners.step_files`. The step's stderr goes to the cluster's ``LogUri`` as EMR
-  writes it.
-- ``terminateCluster.sync``: terminates the moto cluster (idempotent, as EMR is).
-
-A Spark error reaches the state machine as ``States.TaskFailed`` with the step's description as
-the cause (so the Catch paths behave as on AWS); an invalid request is
-``EMR.AmazonElasticMapReduceException``.
+``createCluster`` checks the request against EMR's API model and the pipelines' conventions,
+then creates the cluster in moto's EMR; ``addStep`` runs the step's ``spark-submit`` on local
+Spark (:mod:`offline.runners.spark`), its ``s3://`` files mapped by :mod:`offline.runners.step_files`,
+its stderr written under the cluster's ``LogUri``; ``terminateCluster`` terminates the moto cluster.
+A Spark error is ``States.TaskFailed`` with the step's description as the cause; an invalid
+request is ``EMR.AmazonElasticMapReduceException``.
 """
 
 from __future__ import annotations
@@ -29,27 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from pydantic import TypeAdapter, ValidationError
 
+from checks.request_shapes import task_request_problems
 from offline.integrations import TaskContext, TaskFailure
 from offline.runners.s3 import parse_s3_uri
 from offline.runners.spark import last_error_line, run_spark, spark_defaults, spark_submit_command
-from offline.runners.step_files import LocalizedStep, StepFiles
+from offline.runners.step_files import StepFiles
 from transient_analytics.aws import ACTIVE_CLUSTER_STATES
 from transient_analytics.plan import TAG_EXECUTION, TAG_RUN_ID, TAG_STACK
-from transient_analytics.settings import InstanceType
 from transient_analytics.tags import execution_tag_value
 
 EMR_CREATE = "arn:aws:states:::elasticmapreduce:createCluster.sync"
 EMR_ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"
 EMR_TERMINATE = "arn:aws:states:::elasticmapreduce:terminateCluster.sync"
-
 EMR_ERROR = "EMR.AmazonElasticMapReduceException"
-TASK_FAILED = "States.TaskFailed"
-#: Tags every cluster of the pipelines carries (transient_analytics.plan).
-REQUIRED_CLUSTER_TAGS = (TAG_EXECUTION, TAG_RUN_ID, TAG_STACK)
-#: The settings' own rule for an EC2 instance type (transient_analytics.settings.InstanceType).
-_INSTANCE_TYPE: TypeAdapter[str] = TypeAdapter(InstanceType)
 
 
 @dataclass
@@ -85,6 +71,12 @@ class EmrRunner:
         self.steps: list[StepRecord] = []
         self._lock = threading.Lock()
 
+    def register(self, harness: Any) -> EmrRunner:
+        harness.runners.register(EMR_CREATE, self.create_cluster)
+        harness.runners.register(EMR_ADD_STEP, self.add_step)
+        harness.runners.register(EMR_TERMINATE, self.terminate_cluster)
+        return self
+
     @cached_property
     def s3(self) -> Any:
         return boto3.client("s3", region_name=self.region)
@@ -93,40 +85,13 @@ class EmrRunner:
     def emr(self) -> Any:
         return boto3.client("emr", region_name=self.region)
 
-    @cached_property
-    def _files(self) -> StepFiles:
-        return StepFiles(self.s3, self.progress)
-
-    def _localize(self, args: list[str], workdir: Path) -> LocalizedStep:
-        return self._files.localize(args, workdir)
-
-    def _sync_back(self, localized: LocalizedStep) -> tuple[int, int]:
-        return self._files.sync_back(localized)
-
     def create_cluster(self, parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         problems = cluster_request_problems(parameters, context.execution_arn)
         if problems:
             raise TaskFailure(
                 EMR_ERROR, "; ".join(problems) + " (Service: AmazonElasticMapReduce; Error Code: ValidationException)"
             )
-        request = {
-            key: parameters[key]
-            for key in (
-                "Name",
-                "ReleaseLabel",
-                "Applications",
-                "LogUri",
-                "ServiceRole",
-                "JobFlowRole",
-                "VisibleToAllUsers",
-                "Instances",
-                "Configurations",
-                "Tags",
-                "StepConcurrencyLevel",
-            )
-            if key in parameters
-        }
-        cluster_id = self.emr.run_job_flow(**request)["JobFlowId"]
+        cluster_id = self.emr.run_job_flow(**parameters)["JobFlowId"]
         context.submit({"ClusterId": cluster_id})
         self.progress(f"cluster {cluster_id} ({parameters['Name']}) created: {parameters['ReleaseLabel']}")
         return {"ClusterId": cluster_id}
@@ -159,38 +124,32 @@ class EmrRunner:
         record = StepRecord(step_id=step_id, cluster_id=cluster_id, args=args)
         with self._lock:
             self.steps.append(record)
-        log_uri = cluster.get("LogUri", "")
+        files = StepFiles(self.s3, self.progress)
         workdir = Path(tempfile.mkdtemp(prefix=f"{step_id}-", dir=self.work_dir))
-        localized = self._localize(args[1:], workdir)
+        localized = files.localize(args[1:], workdir)
         command = spark_submit_command(self.spark_master, spark_defaults(self.emr, cluster_id), localized.args)
         self.progress(f"step {step_id}: spark-submit --master {self.spark_master} (local Spark)")
         started = time.monotonic()
-        returncode, stderr = run_spark(
+        record.returncode, stderr = run_spark(
             command, workdir, context, step_id, progress=self.progress, heartbeat_seconds=self.heartbeat_seconds
         )
         record.seconds = time.monotonic() - started
-        record.returncode = returncode
         # Whatever the exit code: a step that failed on some slots committed the others.
-        record.output_objects, record.deleted_objects = self._sync_back(localized)
-        if log_uri:
-            bucket, prefix = parse_s3_uri(log_uri)
-            self.s3.put_object(Bucket=bucket, Key=f"{prefix}{cluster_id}/steps/{step_id}/stderr", Body=stderr.encode())
-        if returncode != 0:
-            message = localized.to_s3(last_error_line(stderr)) or f"spark-submit exited with {returncode}"
-            log_file = f"{log_uri}{cluster_id}/steps/{step_id}/stderr" if log_uri else ""
+        record.output_objects, record.deleted_objects = files.sync_back(localized)
+        log_file = ""
+        if cluster.get("LogUri"):
+            log_file = f"{cluster['LogUri']}{cluster_id}/steps/{step_id}/stderr"
+            bucket, key = parse_s3_uri(log_file)
+            self.s3.put_object(Bucket=bucket, Key=key, Body=stderr.encode())
+        if record.returncode != 0:
+            message = localized.to_s3(last_error_line(stderr)) or f"spark-submit exited with {record.returncode}"
+            failure = {"Reason": "Unknown Error.", "Message": message, "LogFile": log_file}
+            status = {"State": "FAILED", "FailureDetails": failure}
             cause = {
-                "Step": {
-                    "Id": step_id,
-                    "Name": step.get("Name", ""),
-                    "ActionOnFailure": step.get("ActionOnFailure", ""),
-                    "Status": {
-                        "State": "FAILED",
-                        "FailureDetails": {"Reason": "Unknown Error.", "Message": message, "LogFile": log_file},
-                    },
-                }
+                "Step": {"Id": step_id, **{k: step.get(k, "") for k in ("Name", "ActionOnFailure")}, "Status": status}
             }
             self.progress(f"step {step_id} FAILED after {record.seconds:.1f} s: {message}")
-            raise TaskFailure(TASK_FAILED, json.dumps(cause))
+            raise TaskFailure("States.TaskFailed", json.dumps(cause))
         self.progress(
             f"step {step_id} completed in {record.seconds:.1f} s, {record.output_objects} objects written, "
             f"{record.deleted_objects} deleted"
@@ -199,40 +158,22 @@ class EmrRunner:
 
 
 def cluster_request_problems(parameters: dict[str, Any], execution_arn: str) -> list[str]:
-    """What EMR (and the pipeline's own conventions) would reject in a RunJobFlow request."""
-    problems = []
+    """What EMR's API model rejects in the RunJobFlow request, and what this runner and the pipelines need."""
+    problems = task_request_problems(EMR_CREATE, parameters)
     if not re.fullmatch(r"emr-7\.\d+\.\d+", str(parameters.get("ReleaseLabel", ""))):
-        problems.append(f"ReleaseLabel {parameters.get('ReleaseLabel')!r} is not an emr-7.x release")
+        problems.append(f"ReleaseLabel {parameters.get('ReleaseLabel')!r} is not an emr-7.x release (Spark 3.5)")
     if {"Name": "Spark"} not in parameters.get("Applications", []):
         problems.append("Applications must include Spark")
-    for key in ("Name", "ServiceRole", "JobFlowRole"):
-        if not parameters.get(key):
-            problems.append(f"{key} is required")
+    problems += [f"{key} is required" for key in ("ServiceRole", "JobFlowRole") if not parameters.get(key)]
     if not str(parameters.get("LogUri", "")).startswith("s3://"):
         problems.append("LogUri must be an s3:// URI")
-    groups = parameters.get("Instances", {}).get("InstanceGroups", [])
-    roles = [g.get("InstanceRole") for g in groups]
+    roles = [g.get("InstanceRole") for g in parameters.get("Instances", {}).get("InstanceGroups", [])]
     if roles.count("MASTER") != 1 or roles.count("CORE") != 1:
         problems.append("Instances.InstanceGroups needs exactly one MASTER and one CORE group")
-    for g in groups:
-        if g.get("InstanceRole") == "MASTER" and g.get("InstanceCount") != 1:
-            problems.append("the MASTER group must have InstanceCount 1")
-        if not _valid_instance_type(g.get("InstanceType")):
-            problems.append(f"InstanceType {g.get('InstanceType')!r} is not valid")
-    if parameters.get("Instances", {}).get("KeepJobFlowAliveWhenNoSteps") is not True:
-        problems.append("KeepJobFlowAliveWhenNoSteps must be true, or the cluster ends before its step")
     tags = {t.get("Key"): t.get("Value") for t in parameters.get("Tags", [])}
-    missing = [k for k in REQUIRED_CLUSTER_TAGS if not tags.get(k)]
+    missing = [k for k in (TAG_EXECUTION, TAG_RUN_ID, TAG_STACK) if not tags.get(k)]
     if missing:
         problems.append(f"Tags lack {', '.join(missing)}")
     elif tags[TAG_EXECUTION] != execution_tag_value(execution_arn):
         problems.append("the execution tag does not name this execution")
     return problems
-
-
-def _valid_instance_type(value: Any) -> bool:
-    try:
-        _INSTANCE_TYPE.validate_python(value)
-    except ValidationError:
-        return False
-    return True

@@ -1,25 +1,13 @@
-"""The local runner behind ``createTransformJob.sync``: SageMaker batch transform, done here.
+"""The local runner behind ``createTransformJob.sync``: SageMaker batch transform with the real artifact.
 
-What SageMaker does for a job, this runner does on this machine, with the real artifact
-and the serving image's libraries:
-
-- checks the request as SageMaker would (:func:`transform_request_problems`);
-- fetches the model's ``model.tar.gz`` (the model's ``ModelDataUrl``) and extracts it, as
-  into ``/opt/ml/model``;
-- starts one *instance* per ``TransformResources.InstanceCount``: a separate process in the
-  model environment (``.venv-model``, :class:`offline.runners.model_instance.ModelInstance`) that imports the
-  artifact's ``code/inference.py`` and runs ``model_fn`` once;
-- distributes the input objects under ``S3Uri`` among the instances (object ``i`` to
-  instance ``i mod InstanceCount``), splits each object on lines into ``MaxPayloadInMB``
-  mini-batches (:mod:`model.batching`), sends each to its instance's
-  ``input_fn → predict_fn → output_fn`` and joins every prediction to its input row
-  (``JoinSource: Input``, ``AssembleWith: Line``) into ``<S3OutputPath>/<object>.out``.
-
-A failure reaches the state machine as SageMaker reports it: an invalid request is
-``SageMaker.AmazonSageMakerException``; a model that does not load, a request the handlers
-reject or an instance that dies is ``States.TaskFailed`` with the job's description
-(``FailureReason`` ``AlgorithmError: …`` or ``ClientError: …``) as the cause. The worker
-processes get no network and nothing of this project but the artifact.
+It checks the request against SageMaker's API model, extracts the model's ``model.tar.gz`` as into
+``/opt/ml/model``, starts one :class:`~offline.runners.model_instance.ModelInstance` (a process in
+the model environment) per ``InstanceCount``, gives object ``i`` to instance ``i mod InstanceCount``,
+splits each object into ``MaxPayloadInMB`` mini-batches (:mod:`model.batching`) and joins every
+prediction to its input row (``JoinSource: Input``, ``AssembleWith: Line``) into
+``<S3OutputPath>/<object>.out``. An invalid request is ``SageMaker.AmazonSageMakerException``; a
+model that does not load, a rejected request or a dead instance is ``States.TaskFailed`` with the
+job's description (``FailureReason``) as the cause.
 """
 
 from __future__ import annotations
@@ -38,12 +26,12 @@ from typing import Any
 
 import boto3
 
+from checks.request_shapes import task_request_problems
 from model.batching import mini_batches
 from model.env import model_python
 from offline.integrations import TaskContext, TaskFailure
 from offline.runners.model_instance import ModelInstance, TransformError
 from offline.runners.s3 import as_prefix, list_keys, parse_s3_uri
-from transient_analytics.naming import is_valid_transform_job_name
 
 SAGEMAKER_TRANSFORM = "arn:aws:states:::sagemaker:createTransformJob.sync"
 SAGEMAKER_ERROR = "SageMaker.AmazonSageMakerException"
@@ -80,6 +68,10 @@ class TransformRunner:
         self.model_python = model_python
         self.records: list[TransformRecord] = []
         self._lock = threading.Lock()
+
+    def register(self, harness: Any) -> TransformRunner:
+        harness.runners.register(SAGEMAKER_TRANSFORM, self.create_transform_job)
+        return self
 
     @cached_property
     def s3(self) -> Any:
@@ -240,32 +232,16 @@ def _name_object(reason: str, key: str) -> str:
 
 
 def transform_request_problems(parameters: dict[str, Any]) -> list[str]:
-    """What SageMaker would reject in a CreateTransformJob request."""
-    problems = []
-    name = str(parameters.get("TransformJobName", ""))
-    if not is_valid_transform_job_name(name):
-        problems.append(f"TransformJobName {name!r} must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}")
-    if not parameters.get("ModelName"):
-        problems.append("ModelName is required")
-    source = parameters.get("TransformInput", {}).get("DataSource", {}).get("S3DataSource", {})
-    if not str(source.get("S3Uri", "")).startswith("s3://"):
-        problems.append("TransformInput.DataSource.S3DataSource.S3Uri must be an s3:// URI")
-    if not str(parameters.get("TransformOutput", {}).get("S3OutputPath", "")).startswith("s3://"):
-        problems.append("TransformOutput.S3OutputPath must be an s3:// URI")
+    """What SageMaker's API model rejects in the CreateTransformJob request, and what this runner supports."""
+    problems = task_request_problems(SAGEMAKER_TRANSFORM, parameters)
     if parameters.get("TransformInput", {}).get("SplitType") != "Line":
         problems.append("the offline runner supports SplitType Line only")
     if parameters.get("DataProcessing", {}).get("JoinSource") != "Input":
         problems.append("the offline runner supports DataProcessing.JoinSource Input only")
     if parameters.get("TransformOutput", {}).get("AssembleWith") != "Line":
         problems.append("AssembleWith must be Line with JoinSource Input on CSV")
-    if not 0 < int(parameters.get("MaxPayloadInMB", 6)) <= 100:
-        problems.append("MaxPayloadInMB must be between 1 and 100")
-    resources = parameters.get("TransformResources", {})
-    count = resources.get("InstanceCount")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        problems.append(f"TransformResources.InstanceCount must be an integer >= 1, got {count!r}")
-    if not resources.get("InstanceType"):
-        problems.append("TransformResources.InstanceType is required")
+    if int(parameters.get("MaxPayloadInMB", 6)) == 0:
+        problems.append("MaxPayloadInMB 0 (no limit) applies to streaming only: the offline runner needs 1-100")
     return problems
 
 

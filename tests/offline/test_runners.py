@@ -15,15 +15,10 @@ from moto import mock_aws
 
 from model import env
 from offline.integrations import TaskContext, TaskFailure
-from offline.runners import (
-    EMR_ADD_STEP,
-    LocalRunners,
-    ModelInstance,
-    TransformError,
-    cluster_request_problems,
-    score_object,
-    transform_request_problems,
-)
+from offline.runners.emr import EMR_ADD_STEP, EmrRunner, cluster_request_problems
+from offline.runners.model_instance import ModelInstance, TransformError
+from offline.runners.sagemaker import TransformRunner, score_object, transform_request_problems
+from offline.runners.step_files import StepFiles
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:transient-analytics-dev-emr-pipeline:run-1"
 CLUSTER_REQUEST = {
@@ -96,8 +91,8 @@ def test_a_cluster_tagged_for_another_execution_is_refused():
         (lambda r: r["DataProcessing"].update(JoinSource="None"), "JoinSource Input"),
         (lambda r: r["TransformInput"].update(SplitType="None"), "SplitType Line"),
         (lambda r: r.update(MaxPayloadInMB=0), "MaxPayloadInMB"),
-        (lambda r: r["TransformResources"].update(InstanceCount=0), "InstanceCount must be an integer >= 1"),
-        (lambda r: r.pop("TransformResources"), "InstanceType is required"),
+        (lambda r: r["TransformResources"].update(InstanceCount=0), "TransformResources.InstanceCount"),
+        (lambda r: r.pop("TransformResources"), 'required parameter in input: "TransformResources"'),
     ],
 )
 def test_a_transform_request_sagemaker_would_reject_is_refused(change, problem):
@@ -204,9 +199,9 @@ def request(instances: int) -> dict:
     return job
 
 
-def runners_with(s3: object, artifact: Path, tmp_path: Path) -> LocalRunners:
+def runners_with(s3: object, artifact: Path, tmp_path: Path) -> TransformRunner:
     s3.put_object(Bucket=BUCKET, Key="models/model.tar.gz", Body=artifact.read_bytes())  # type: ignore[attr-defined]
-    return LocalRunners(tmp_path, region=REGION, model_data_url=f"s3://{BUCKET}/models/model.tar.gz")
+    return TransformRunner(tmp_path, region=REGION, model_data_url=f"s3://{BUCKET}/models/model.tar.gz")
 
 
 def test_a_transform_job_runs_one_model_process_per_instance_and_writes_each_object_out(
@@ -224,7 +219,7 @@ def test_a_transform_job_runs_one_model_process_per_instance_and_writes_each_obj
     result = runners.create_transform_job(request(instances=2), context())
     # THEN it completed, each object has its .out beside the run's output path, rows joined in order
     assert result["TransformJobStatus"] == "Completed"
-    (record,) = runners.transforms
+    (record,) = runners.records
     assert record.instances == 2 and record.rows == sum(b.count(b"\n") for b in bodies.values())
     assert record.output_keys == [f"s3://{BUCKET}/out/dt=2026-11-25/run=r1/part-{i}.csv.out" for i in range(3)]
     for i, body in enumerate(bodies.values()):
@@ -281,7 +276,7 @@ def test_an_instance_that_dies_fails_the_job_with_its_exit(s3: object, artifact:
     fake.write_text("#!/bin/sh\necho 'Segmentation fault' >&2\nexit 139\n")
     fake.chmod(0o755)
     runners = runners_with(s3, artifact, tmp_path)
-    runners.sagemaker.model_python = fake
+    runners.model_python = fake
     with pytest.raises(TaskFailure) as failure:
         runners.create_transform_job(request(instances=1), context())
     reason = json.loads(failure.value.cause)["FailureReason"]
@@ -305,7 +300,8 @@ def test_the_harness_sees_all_four_sync_resources():
     class Harness:
         runners = Registry()
 
-    LocalRunners(Path("."), model_data_url="s3://b/m.tar.gz").register(Harness())
+    EmrRunner(Path(".")).register(Harness())
+    TransformRunner(Path("."), model_data_url="s3://b/m.tar.gz").register(Harness())
     assert sorted(registered) == sorted(
         [
             "arn:aws:states:::elasticmapreduce:createCluster.sync",
@@ -371,10 +367,10 @@ def s3_with_two_slots(tmp_path: Path):
 def test_each_slot_is_localized_and_its_output_synced_back_with_what_the_job_deleted(s3_with_two_slots, tmp_path):
 
     s3 = s3_with_two_slots
-    runners = LocalRunners(tmp_path)
+    files = StepFiles(s3, lambda line: None)
     work = tmp_path / "step"
     # WHEN the step's arguments are localized
-    localized = runners._localize(job_args((SLOT_A, LANDING_A, CURATED_A), (SLOT_B, LANDING_B, CURATED_B)), work)
+    localized = files.localize(job_args((SLOT_A, LANDING_A, CURATED_A), (SLOT_B, LANDING_B, CURATED_B)), work)
     local = {uri: str(work / BUCKET / key_of(uri)) + "/" for uri in (LANDING_A, LANDING_B, CURATED_A, CURATED_B)}
     # THEN every s3:// argument is a local path: the job and schema downloaded, each slot's
     # input downloaded, each output folder pre-filled with the slot's existing objects
@@ -413,7 +409,7 @@ def test_each_slot_is_localized_and_its_output_synced_back_with_what_the_job_del
     report = {"slots": [{"slot": SLOT_A, "manifest_uri": local[CURATED_A] + "_manifest.json"}]}
     (work / BUCKET / key_of(REPORT)).write_text(json.dumps(report))
     # WHEN the outputs are synced back
-    uploaded, deleted = runners._sync_back(localized)
+    uploaded, deleted = files.sync_back(localized)
     # THEN S3 holds what the local folders hold: new files up, deleted ones gone, hidden ones never sent
     assert keys(s3, key_of(CURATED_A)) == {"_manifest.json", "class=Titan/part-00000-new.c000.snappy.parquet"}
     assert keys(s3, key_of(CURATED_B)) == set()
@@ -465,7 +461,7 @@ def test_add_step_runs_the_real_job_commits_the_healthy_slot_and_uploads_the_rep
             ],
         },
     }
-    runners = LocalRunners(tmp_path)
+    runners = EmrRunner(tmp_path)
     # WHEN the step runs with a healthy slot A and a slot B whose second row is short
     with pytest.raises(TaskFailure) as failure:
         runners.add_step({"ClusterId": cluster_id, "Step": step}, context)

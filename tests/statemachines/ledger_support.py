@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 
 from offline import OfflineHarness
-from offline.runners.simulated_step import ADD_STEP, SimulatedSparkStep
+from offline.runners.emr import EMR_ADD_STEP as ADD_STEP
+from offline.runners.simulated_step import SimulatedSparkStep
 from transient_analytics import layout
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.ledger_store import SlotLedger
