@@ -35,8 +35,7 @@ import boto3
 from jobs import generate_characters
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext
-from offline.runners import LocalRunners
-from offline.runners.emr import EMR_ADD_STEP as ADD_STEP
+from offline.runners.emr import EMR_ADD_STEP, EmrRunner
 from offline.runners.simulated_step import SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
 from transient_analytics import asl_contract as asl
@@ -163,11 +162,10 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
         for path, key in ((JOB_PATH, layout.JOB_KEY), (SCHEMA_PATH, layout.SCHEMA_KEY)):
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         work_dir.mkdir(parents=True, exist_ok=True)
-        runners = LocalRunners(work_dir, region=harness.region, progress=lambda line: None)
-        runners.register(harness)
+        runners = EmrRunner(work_dir, region=harness.region).register(harness)
         simulated = SimulatedSparkStep(region=harness.region, fail={scenario.poison})
         step = HeldStep(runners.add_step if scenario.real_spark_ticks > 0 else simulated)
-        harness.runners.register(ADD_STEP, step)
+        harness.runners.register(EMR_ADD_STEP, step)
         real_left = scenario.real_spark_ticks
         ledger = SlotLedger(boto3.client("dynamodb", region_name=harness.region), harness.stack.ref("SlotLedgerTable"))
         held: tuple[str, TickLine] | None = None

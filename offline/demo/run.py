@@ -36,7 +36,9 @@ from offline.demo.picture import render_svg, visits_from_history
 from offline.demo.report import DemoReport, WorkflowReport, relative, render_report, state_timings
 from offline.demo.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
 from offline.harness import REPO_ROOT, OfflineHarness
-from offline.runners import LocalRunners, parse_s3_uri
+from offline.runners.emr import EmrRunner
+from offline.runners.s3 import parse_s3_uri
+from offline.runners.sagemaker import TransformRunner
 from tools.publish import execute, plan_uploads
 from transient_analytics import layout
 from transient_analytics.ledger_store import SlotLedger
@@ -165,11 +167,13 @@ class Demo:
             model_url = harness.stack.resolve(harness.stack.resource_property("AbaloneModel", "PrimaryContainer"))[
                 "ModelDataUrl"
             ]
-            runners = LocalRunners(
-                self.out_dir / "work", region=harness.region, progress=self.echo, model_data_url=model_url
-            )
-            (self.out_dir / "work").mkdir(parents=True, exist_ok=True)
-            runners.register(harness)
+            work = self.out_dir / "work"
+            work.mkdir(parents=True, exist_ok=True)
+            emr = EmrRunner(work, region=harness.region, progress=self.echo).register(harness)
+            transform = TransformRunner(
+                work, region=harness.region, progress=self.echo, model_data_url=model_url
+            ).register(harness)
+            runners = (emr, transform)
             setup_seconds = time.monotonic() - started
 
             workflows = [
@@ -184,10 +188,9 @@ class Demo:
                 for pipeline in ("emr", "transform")
                 for r in ledger.window(pipeline, "0", "9").values()
             ]
-            emr = boto3.client("emr", region_name=harness.region)
             clusters = [
                 (c["Id"], c["Name"], c["Status"]["State"])
-                for page in emr.get_paginator("list_clusters").paginate()
+                for page in emr.emr.get_paginator("list_clusters").paginate()
                 for c in page["Clusters"]
             ]
             for workflow in workflows:
@@ -209,10 +212,15 @@ class Demo:
         )
 
     def _run(
-        self, harness: OfflineHarness, runners: LocalRunners, logical_id: str, title: str, tick: datetime
+        self,
+        harness: OfflineHarness,
+        runners: tuple[EmrRunner, TransformRunner],
+        logical_id: str,
+        title: str,
+        tick: datetime,
     ) -> WorkflowReport:
         self.echo(f"-- {title}: starting {harness.state_machine_arn(logical_id).rsplit(':', 1)[-1]}")
-        before_steps = sum(s.seconds for s in runners.steps) + sum(t.seconds for t in runners.transforms)
+        before_steps = _payload_seconds(*runners)
         started = time.monotonic()
         result = harness.run(
             logical_id,
@@ -220,7 +228,7 @@ class Demo:
             name=f"demo-{logical_id[:5].lower()}-{tick:%Y%m%d%H%M}-{int(time.time())}",
         )
         wall = time.monotonic() - started
-        payload = sum(s.seconds for s in runners.steps) + sum(t.seconds for t in runners.transforms) - before_steps
+        payload = _payload_seconds(*runners) - before_steps
         definition = json.loads(
             harness.sfn.describe_state_machine(stateMachineArn=result.description["stateMachineArn"])["definition"]
         )
@@ -239,8 +247,7 @@ class Demo:
         )
         self.echo(f"   {title} ended {result.status} in {wall:.1f} s")
         if result.status != "SUCCEEDED":
-            event = harness.status_change_event(result.arn)
-            harness.invoke_function("NotifyFailureFunction", event)
+            harness.deliver_status_change(result.arn)
             messages = harness.published()
             if messages:
                 workflow.notification = {"subject": messages[-1].subject, "message": messages[-1].message}
@@ -261,6 +268,10 @@ class Demo:
                 lines = body.splitlines()
                 workflow.objects.append(f"s3://{obj['Bucket']}/{obj['Key']}  {len(lines):,} rows; first rows:")
                 workflow.objects += [f"    {line}" for line in lines[:5]]
+
+
+def _payload_seconds(emr: EmrRunner, transform: TransformRunner) -> float:
+    return sum(s.seconds for s in emr.steps) + sum(t.seconds for t in transform.records)
 
 
 def _landing_slot() -> datetime:
