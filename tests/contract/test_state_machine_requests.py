@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from checks.request_shapes import integration_key, task_request_problems
-from offline import ExecutionResult, OfflineHarness, TaskContext, TaskFailure
+from offline.harness import ExecutionResult, OfflineHarness
+from offline.integrations import TaskContext, TaskFailure
 from tests.statemachines.ledger_support import at, clear, put_batch, put_landing
 from tests.statemachines.sfn_support import EMR, NOW, ROOT, TRANSFORM
 

@@ -1,4 +1,4 @@
-"""Fixtures for executing the deployed state machine definitions offline (offline.OfflineHarness).
+"""Fixtures for executing the deployed state machine definitions offline (offline.harness.OfflineHarness).
 
 One harness per test module (moto, the template's resources and both state machines are
 created once, in about a second); each test gets it reset (runners, clock, recorded sleeps,
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from offline import OfflineHarness
+from offline.harness import OfflineHarness
 from tests.statemachines.ledger_support import at, clear
 from tests.statemachines.sfn_support import MOCK_CONFIG, NOW, ROOT, Gate
 

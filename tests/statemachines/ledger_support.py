@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from offline import OfflineHarness
+from offline.harness import OfflineHarness
 from offline.runners.emr import EMR_ADD_STEP as ADD_STEP
 from offline.runners.simulated_step import SimulatedSparkStep
 from transient_analytics import layout

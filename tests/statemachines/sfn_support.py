@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from offline import ExecutionResult
+from offline.harness import ExecutionResult
 
 ROOT = Path(__file__).resolve().parents[2]
 MOCK_CONFIG = Path(__file__).with_name("mock-config.json")

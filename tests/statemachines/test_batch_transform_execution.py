@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from offline import ExecutionResult, OfflineHarness, Sleep, TaskContext, TaskFailure
+from offline.engine import Sleep
+from offline.harness import ExecutionResult, OfflineHarness
+from offline.integrations import TaskContext, TaskFailure
 from tests.statemachines.ledger_support import put_batch, records, states
 from tests.statemachines.sfn_support import TRANSFORM, Gate, check_transform_requests, plan_of, task_sequence, unique
 

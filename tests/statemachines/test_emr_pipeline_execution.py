@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from offline import ExecutionResult, OfflineHarness, Sleep
+from offline.engine import Sleep
+from offline.harness import ExecutionResult, OfflineHarness
 from offline.runners.simulated_step import slot_args
 from tests.statemachines.ledger_support import ScriptedSparkStep, put_landing, records, states
 from tests.statemachines.sfn_support import (

@@ -15,7 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from offline import OfflineHarness, Runner, TaskContext
+from offline.harness import OfflineHarness
+from offline.integrations import Runner, TaskContext
 from tests.statemachines.ledger_support import ScriptedSparkStep, put_batch, put_landing, states
 from tests.statemachines.sfn_support import EMR, TRANSFORM, Gate, execution_input, unique
 

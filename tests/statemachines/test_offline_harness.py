@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from offline import ExecutionDidNotFinish, MockConfig, MockConfigError, OfflineHarness, Sleep, TaskContext, TaskFailure
 from offline.cfn import Stack, TemplateError, load_template, render_definition
 from offline.cfn.print_definition import main as render_main
+from offline.engine import Sleep
+from offline.harness import ExecutionDidNotFinish, OfflineHarness
+from offline.integrations import TaskContext, TaskFailure
+from offline.mock_config import MockConfig, MockConfigError
 from tests.statemachines.ledger_support import put_landing
 from tests.statemachines.sfn_support import EMR, ROOT, TRANSFORM, Gate, execution_input
+
 
 #: The newest slot closed at the 20:15 tick of events/executions/scheduled.json: an EMR run given
 #: landing data there has work, so it gets past HasWork to the cluster tasks these tests exercise.
@@ -409,8 +415,7 @@ def test_the_cli_prints_the_deployed_definition(capsys: pytest.CaptureFixture[st
     assert "no AWS::Serverless::StateMachine 'NoSuchMachine'" in capsys.readouterr().err
 
 
-def test_the_package_exports_what_it_documents():
-    import offline
-
-    for name in offline.__all__:
-        assert getattr(offline, name) is not None
+def test_the_template_reader_imports_neither_moto_nor_boto3_so_checks_run_it_in_the_sam_environment():
+    code = "import sys, offline.cfn; print(sorted(m for m in ('moto', 'boto3') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from offline import OfflineHarness
+from offline.harness import OfflineHarness
 from tests.statemachines.ledger_support import ScriptedSparkStep, at, hold_first_step_at, put_landing, records, states
 from tests.statemachines.sfn_support import EMR, EMR_HAPPY_STATES, NOW, unique
 

@@ -6,7 +6,7 @@ from mock-config.json. The real model scores real rows in tests/offline and ``ma
 
 from __future__ import annotations
 
-from offline import OfflineHarness
+from offline.harness import OfflineHarness
 from tests.statemachines.ledger_support import put_batch, records, states
 from tests.statemachines.sfn_support import TRANSFORM, unique
 from transient_analytics.naming import is_valid_transform_job_name
