@@ -26,7 +26,6 @@ from offline.mock_config import MockConfig, MockConfigError
 from tests.statemachines.ledger_support import put_landing
 from tests.statemachines.sfn_support import EMR, ROOT, TRANSFORM, Gate, execution_input
 
-
 #: The newest slot closed at the 20:15 tick of events/executions/scheduled.json: an EMR run given
 #: landing data there has work, so it gets past HasWork to the cluster tasks these tests exercise.
 CLOSED_SLOT = "2026-11-25T20:00Z"
