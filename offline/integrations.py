@@ -1,34 +1,13 @@
-"""The extension point for service integrations moto cannot run: resource ARN → Python callable.
+"""The extension point for service integrations moto cannot run: resource ARN → runner (``offline/README.md``).
 
-A *runner* does, in-process, the work a Task's resource stands for, e.g. ::
-
-    def add_step(parameters: dict[str, Any], context: TaskContext) -> dict[str, Any]:
-        context.submit({"StepId": "s-LOCAL1"})          # optional: the TaskSubmitted event
-        ...                                            # run spark-submit on local Spark
-        if failed:
-            raise TaskFailure("States.TaskFailed", json.dumps({"Step": {...}}))
-        return {"StepId": "s-LOCAL1"}
-
-    harness.runners.register("arn:aws:states:::elasticmapreduce:addStep.sync", add_step)
-
-``parameters`` are the Task's resolved ``Parameters`` (exactly what the TaskScheduled event
-records); the returned value is the task's result, which ``ResultSelector``/``ResultPath``
-then shape. :class:`TaskFailure` reaches the state machine as a task failure with that error
-and cause, so ``Retry`` and ``Catch`` see it as they would on AWS (``States.TaskFailed`` for
-a failed EMR step or SageMaker job, ``EMR.AmazonElasticMapReduceException`` for an API
-error, ``States.Timeout`` for a time-out). Any other exception is a bug in the runner: the
-task fails with ``States.Runtime`` (which, as on AWS, no ``States.ALL`` catches) and a cause
-holding the traceback.
-
-Precedence, per Task state: a mocked response of the execution's test case
-(``stateMachineArn#TestCase``), then the runner registered for the resource ARN, else the
-task fails with ``States.Runtime`` naming the state and the resource.
+A runner gets the Task's resolved ``Parameters`` and a :class:`TaskContext` and returns the task's
+result; :class:`TaskFailure` fails the task with that error and cause, as on AWS; any other
+exception is a runner bug (``States.Runtime``, the traceback as cause).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,9 +31,8 @@ class TaskContext:
     execution_arn: str
     execution_name: str
     state_machine_arn: str
-    #: ``$$.State.RetryCount``: 0 on the first attempt.
+    #: ``$$.State.RetryCount`` and ``$$.Execution.RedriveCount``.
     retry_count: int
-    #: ``$$.Execution.RedriveCount``: 0 until the execution is redriven.
     redrive_count: int
     #: The test case the execution was started with (``arn#TestCase``), if any.
     test_case: str | None
@@ -78,36 +56,11 @@ class Runner(Protocol):
     def __call__(self, parameters: dict[str, Any], context: TaskContext) -> Any: ...
 
 
-class RunnerRegistry:
-    """Resource ARN → runner. Thread-safe: executions run on moto's worker threads."""
-
-    def __init__(self) -> None:
-        self._runners: dict[str, Runner] = {}
-        self._lock = threading.Lock()
+class RunnerRegistry(dict[str, Runner]):
+    """Resource ARN → runner (a dict: its single-key reads and writes are atomic across moto's threads)."""
 
     def register(self, resource_arn: str, runner: Runner) -> None:
         """Run ``runner`` for every Task whose ``Resource`` is ``resource_arn`` (replaces any earlier one)."""
         if not resource_arn.startswith("arn:"):
             raise ValueError(f"resource_arn must be a resource ARN, got {resource_arn!r}")
-        with self._lock:
-            self._runners[resource_arn] = runner
-
-    def unregister(self, resource_arn: str) -> None:
-        with self._lock:
-            self._runners.pop(resource_arn, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._runners.clear()
-
-    def get(self, resource_arn: str) -> Runner | None:
-        with self._lock:
-            return self._runners.get(resource_arn)
-
-    def __contains__(self, resource_arn: object) -> bool:
-        with self._lock:
-            return resource_arn in self._runners
-
-    def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            return iter(sorted(self._runners))
+        self[resource_arn] = runner

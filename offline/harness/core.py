@@ -1,21 +1,8 @@
-"""The offline harness: the template's state machines executing in moto, with the real handlers.
+"""The offline harness: the template's state machines executing in moto, with the real handlers (``offline/README.md``).
 
-::
-
-    with OfflineHarness(mock_config=Path("tests/statemachines/mock-config.json")) as h:
-        h.freeze_clock(datetime(2026, 11, 25, 20, 16, tzinfo=UTC))
-        result = h.run("EmrPipelineStateMachine", {"scheduled_time": "2026-11-25T20:15:00Z"},
-                       test_case="HappyPath")
-        assert result.status == "SUCCEEDED"
-        assert result.states_entered[:2] == ["PrepareRun", "HasWork"]
-
-On entry it starts moto (Step Functions execution enabled, Lambda without Docker), installs
-the engine bridges (:mod:`offline.engine`), and creates from ``template.yaml`` what the
-definitions and functions refer to: S3 buckets, SNS topics (each read back through an SQS
-subscription), SQS queues, DynamoDB tables (key schema from the template), IAM roles, the
-Lambda functions (their configuration from the template; invoking one runs its handler
-in-process, :mod:`offline.lambdas`) and the state machines, whose definitions are the ASL
-files with their ``DefinitionSubstitutions`` applied (:mod:`offline.cfn.definitions`).
+On entry it starts moto (Step Functions execution on, Lambda without Docker), installs the engine
+bridges with itself as their :class:`~offline.engine.EngineHooks`, and provisions what the
+template declares (:mod:`offline.harness.provision`).
 """
 
 from __future__ import annotations
@@ -23,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -34,18 +22,12 @@ from unittest import mock
 import boto3
 from moto import mock_aws
 from moto.events.models import EventPattern
+from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
 
-from offline.cfn import (
-    DEFAULT_ACCOUNT_ID,
-    DEFAULT_REGION,
-    DEFAULT_STACK_NAME,
-    Stack,
-    load_template,
-)
+from offline.cfn import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME, Stack, load_template
 from offline.engine import HarnessWorker, Sleep, patched_engine
+from offline.engine import executions as in_moto
 from offline.events import execution_status_change_event
-from offline.harness import executions as in_moto
-from offline.harness.hooks import HarnessHooks
 from offline.harness.provision import SnsInbox, function_log_groups, provision
 from offline.harness.results import (
     FINAL_STATUSES,
@@ -54,7 +36,7 @@ from offline.harness.results import (
     FunctionError,
     PublishedMessage,
 )
-from offline.integrations import RunnerRegistry
+from offline.integrations import Runner, RunnerRegistry
 from offline.lambdas import InProcessLambdas, Invocation
 from offline.mock_config import MockConfig
 
@@ -76,13 +58,8 @@ class OfflineHarness:
         execution_timeout: float = 15.0,
     ) -> None:
         self.root = root
-        self.stack = Stack(
-            load_template(root / "template.yaml"),
-            parameters=parameters or {},
-            stack_name=stack_name,
-            region=region,
-            account_id=account_id,
-        )
+        template = load_template(root / "template.yaml")
+        self.stack = Stack(template, parameters or {}, stack_name=stack_name, region=region, account_id=account_id)
         self.mock_config = MockConfig.load(mock_config) if isinstance(mock_config, Path) else mock_config
         self.region = region
         self.account_id = account_id
@@ -91,41 +68,37 @@ class OfflineHarness:
         self.functions = self.stack.functions()
         self.state_machines = self.stack.state_machines()
         self.lambdas = InProcessLambdas(root, self.functions, region, function_log_groups(self.stack, self.functions))
-        self._hooks = HarnessHooks(harness=self, region=region, account_id=account_id)
+        self._sleeps: list[Sleep] = []
+        self._lock = threading.Lock()
         self._exit = ExitStack()
         self._scoped = ExitStack()
         self._inbox: SnsInbox | None = None
         self._extra_machines: dict[str, str] = {}
-        self._started = False
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> OfflineHarness:
         self.start()
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     def start(self) -> None:
         """Start moto, install the engine bridges and create the template's resources."""
-        if self._started:
+        if self._inbox is not None:
             raise RuntimeError("the harness is already started")
         try:
-            self._exit.enter_context(
-                mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region})
-            )
+            self._exit.enter_context(mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": self.region}))
+            self._exit.enter_context(mock.patch.dict(os.environ, {"AWS_REGION": self.region}))
             self._exit.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
             )
-            self._exit.enter_context(patched_engine(self._hooks))
+            self._exit.enter_context(patched_engine(self))
             self._exit.callback(self.lambdas.clear_caches)
             self._exit.callback(self.reset)
             self.sfn = boto3.client("stepfunctions", region_name=self.region)
             self._inbox = provision(self)
             self.lambdas.clear_caches()
-            self._started = True
         except BaseException:
             self._exit.close()
             raise
@@ -133,25 +106,38 @@ class OfflineHarness:
     def stop(self) -> None:
         """Stop what still runs, undo every patch and stop moto."""
         self._exit.close()
-        self._started = False
+        self._inbox = None
 
     def reset(self) -> None:
         """Forget per-test state, keeping moto and the resources: one harness can serve many tests.
 
-        Stops executions still running, undoes :meth:`freeze_clock`, unregisters runners and
-        empties the recorded sleeps, invocations and published messages. The handlers'
-        ``functools.cache`` (settings, boto3 clients bound to this moto) is kept: it is cleared
-        when the harness starts and stops, as a new Lambda execution environment would start empty.
+        Stops executions still running, undoes :meth:`freeze_clock`, unregisters runners, empties the
+        recorded sleeps, invocations and messages. The handlers' ``functools.cache`` is kept (cleared on
+        start and stop, as a new Lambda execution environment starts empty).
         """
         in_moto.stop_running(self.account_id, self.region)
         self._scoped.close()
         self._scoped = ExitStack()
         self.runners.clear()
-        with self._hooks.lock:
-            self._hooks.sleeps.clear()
+        with self._lock:
+            self._sleeps.clear()
         self.lambdas.invocations.clear()
         if self._inbox is not None:
             self._inbox.clear()
+
+    # ------------------------------------------------------------------ what the engine asks (EngineHooks)
+    def load_test_case(self, state_machine_name: str, test_case: str) -> MockTestCase | None:
+        return self.mock_config.test_case(state_machine_name, test_case) if self.mock_config else None
+
+    def runner_for(self, resource_arn: str) -> Runner | None:
+        return self.runners.get(resource_arn)
+
+    def record_sleep(self, sleep: Sleep) -> None:
+        with self._lock:
+            self._sleeps.append(sleep)
+
+    def invoke_lambda(self, function_name: str, event: Any) -> tuple[Any, bool]:
+        return self.lambdas.invoke(function_name, event)
 
     # ------------------------------------------------------------------ executions
     def state_machine_arn(self, logical_id: str) -> str:
@@ -163,19 +149,13 @@ class OfflineHarness:
         raise KeyError(f"no state machine {logical_id!r}; the template has {sorted(self.state_machines)}")
 
     def add_state_machine(self, name: str, definition: dict[str, Any]) -> str:
-        """Create an ad-hoc STANDARD state machine (to exercise the interpreter itself); its ARN.
-
-        The pipelines are always the template's; this is for checking engine behaviour on a
-        minimal definition. Start it with ``start_execution(name, …)``.
-        """
+        """Create an ad-hoc STANDARD state machine, to exercise the interpreter itself; its ARN."""
         if name in self.state_machines or name in self._extra_machines:
             raise ValueError(f"state machine {name!r} already exists")
         role = f"arn:aws:iam::{self.account_id}:role/{self.stack.stack_name}-offline-extra"
-        arn = str(
-            self.sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
-        )
-        self._extra_machines[name] = arn
-        return arn
+        created = self.sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)
+        self._extra_machines[name] = str(created["stateMachineArn"])
+        return self._extra_machines[name]
 
     def start_execution(
         self,
@@ -202,32 +182,29 @@ class OfflineHarness:
         return [event for page in pages for event in page["events"]]
 
     def wait(self, execution_arn: str, timeout: float | None = None) -> ExecutionResult:
-        """Block until the execution reaches any final status; :class:`ExecutionDidNotFinish` after ``timeout``.
+        """Block until the execution reaches a final status; :class:`ExecutionDidNotFinish` after ``timeout``.
 
-        Waits on the worker's completion (no busy polling that would steal the interpreter's
-        threads' time), then reads ``DescribeExecution`` and the history through the API.
+        Waits on the worker's completion (busy polling would steal the interpreter threads' time),
+        then reads ``DescribeExecution`` and the history through the API.
         """
         limit = self.execution_timeout if timeout is None else timeout
         worker = in_moto.execution(self.account_id, self.region, execution_arn).exec_worker
-        if not isinstance(worker, HarnessWorker) or not worker.finished.wait(limit):
-            description = self.describe(execution_arn)
-            entered = ExecutionResult(description=description, history=self.history(execution_arn))
+        result = ExecutionResult(description=self.describe(execution_arn), history=[])
+        if isinstance(worker, HarnessWorker) and worker.finished.wait(limit):
+            result = ExecutionResult(description=self.describe(execution_arn), history=self.history(execution_arn))
+        if result.description["status"] not in FINAL_STATUSES:
+            entered = ExecutionResult(description={}, history=self.history(execution_arn)).states_entered
             raise ExecutionDidNotFinish(
-                f"{execution_arn} is still {description['status']} after {limit:.1f} s; "
-                f"states entered: {entered.states_entered}"
+                f"{execution_arn} is still {result.status} after {limit:.1f} s; states entered: {entered}"
             )
-        description = self.describe(execution_arn)
-        if description["status"] not in FINAL_STATUSES:  # pragma: no cover - the worker records it first
-            raise ExecutionDidNotFinish(f"{execution_arn} ended without a final status ({description['status']})")
-        return ExecutionResult(description=description, history=self.history(execution_arn))
+        return result
 
     def wait_for_state(self, execution_arn: str, state: str, timeout: float | None = None) -> None:
         """Block until the execution has entered ``state`` (e.g. to act while it is RUNNING there)."""
         limit = self.execution_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         while time.monotonic() <= deadline:
-            history = ExecutionResult(description={}, history=self.history(execution_arn))
-            if state in history.states_entered:
+            if state in ExecutionResult(description={}, history=self.history(execution_arn)).states_entered:
                 return
             time.sleep(0.02)
         raise ExecutionDidNotFinish(f"{execution_arn} did not enter {state} within {limit:.1f} s")
@@ -242,8 +219,7 @@ class OfflineHarness:
         timeout: float | None = None,
     ) -> ExecutionResult:
         """Start an execution and wait for its final status."""
-        arn = self.start_execution(logical_id, execution_input, test_case=test_case, name=name)
-        return self.wait(arn, timeout)
+        return self.wait(self.start_execution(logical_id, execution_input, test_case=test_case, name=name), timeout)
 
     def redrive(self, execution_arn: str, timeout: float | None = None) -> ExecutionResult:
         """``RedriveExecution`` (the harness's implementation), then wait for the final status."""
@@ -253,12 +229,17 @@ class OfflineHarness:
     def stop_execution(self, execution_arn: str) -> None:
         self.sfn.stop_execution(executionArn=execution_arn)
 
+    def executions(self, logical_id: str) -> Iterator[str]:
+        """ARNs of every execution of a state machine, oldest first."""
+        for execution in in_moto.executions_of(self.account_id, self.region, self.state_machine_arn(logical_id)):
+            yield execution.exec_arn
+
     # ------------------------------------------------------------------ what happened around the executions
     @property
     def sleeps(self) -> list[Sleep]:
         """Every back-off and Wait interval the interpreter would have slept, in order."""
-        with self._hooks.lock:
-            return list(self._hooks.sleeps)
+        with self._lock:
+            return list(self._sleeps)
 
     @property
     def invocations(self) -> list[Invocation]:
@@ -287,15 +268,16 @@ class OfflineHarness:
 
     def status_change_event(self, execution_arn: str, event_id: str | None = None) -> dict[str, Any]:
         """The "Step Functions Execution Status Change" event AWS would emit for the execution now."""
+        description = self.describe(execution_arn)
         return execution_status_change_event(
-            self.describe(execution_arn), region=self.region, account_id=self.account_id, event_id=event_id
+            description, region=self.region, account_id=self.account_id, event_id=event_id
         )
 
     def deliver_status_change(self, execution_arn: str, event_id: str | None = None) -> dict[str, Any]:
-        """EventBridge's hop: the execution's status-change event to every function whose rule matches it.
+        """EventBridge's hop: the status-change event to every function whose template rule matches it.
 
-        The rules are the template's ``EventBridgeRule`` events, matched by moto's EventBridge
-        pattern matcher. Returns each matching function's result by logical id.
+        The rules are the functions' ``EventBridgeRule`` events, matched by moto's EventBridge
+        pattern matcher; returns each matching function's result by logical id.
         """
         event = self.status_change_event(execution_arn, event_id)
         return {
@@ -303,8 +285,3 @@ class OfflineHarness:
             for lid, spec in self.functions.items()
             if any(EventPattern(None, pattern).matches_event(event) for pattern in spec.event_patterns)
         }
-
-    def executions(self, logical_id: str) -> Iterator[str]:
-        """ARNs of every execution of a state machine, oldest first."""
-        for execution in in_moto.executions_of(self.account_id, self.region, self.state_machine_arn(logical_id)):
-            yield execution.exec_arn
