@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from offline.harness import ExecutionResult
+from offline.harness import ExecutionResult, OfflineHarness
 
 ROOT = Path(__file__).resolve().parents[2]
 MOCK_CONFIG = Path(__file__).with_name("mock-config.json")
@@ -31,6 +31,8 @@ TRANSFORM = "BatchTransformStateMachine"
 #: The clock of prepare_run (and record_slots, see ledger_support.at) during every test: one
 #: minute after the 20:15 tick, whose newest closed slot is 20:00.
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
+#: The slot each pipeline's run works on, and the end of it (the backfill range's "to").
+SLOTS = {EMR: ("2026-11-25T20:00Z", "2026-11-25T20:15Z"), TRANSFORM: ("2026-11-24T00:00Z", "2026-11-25T00:00Z")}
 
 
 def unique(prefix: str) -> str:
@@ -148,3 +150,49 @@ def check_transform_requests(result: ExecutionResult, execution_input: dict[str,
     [record] = result.tasks("RecordSlots")
     assert record.parameters["Payload"]["plan"] == plan
     assert record.parameters["Payload"]["execution"] == _execution_context(result)
+
+
+# ------------------------------------------------------------------ the EMR pipeline's 20:15 tick
+# PrepareRun and RecordSlots are the real handlers (clocks frozen at NOW, moto S3 and the ledger
+# table); the EMR ``.sync`` tasks answer from ``mock-config.json`` (``stateMachineArn#TestCase``)
+# or from a runner (``ledger_support.ScriptedSparkStep`` writes the run report the real Spark job
+# writes). The 20:15 tick works on the closed slots before it: the tests land data in 20:00 (and 19:45).
+
+CLUSTER_ID = "j-2AXXXXXXGAPLF"
+#: The newest slot closed at the 20:15 tick, and the one before it.
+SLOT, EARLIER = "2026-11-25T20:00Z", "2026-11-25T19:45Z"
+SLOT_PATH, EARLIER_PATH = "dt=2026-11-25/hour=20/minute=00", "dt=2026-11-25/hour=19/minute=45"
+#: Cluster logs are filed under the run's own scheduled minute, not a slot's.
+LOG_PATH = "dt=2026-11-25/hour=20/minute=15"
+#: The scheduler's input for the 20:15 tick (events/executions/scheduled.json).
+SCHEDULED = execution_input("scheduled")
+NEXT_TICK = {"scheduled_time": "2026-11-25T20:30:00Z", "trigger": "schedule"}
+#: (state, resource) of the TaskScheduled events.
+PREPARE = ("PrepareRun", "invoke")
+CREATE = ("CreateCluster", "createCluster.sync")
+STEP = ("RunSparkStep", "addStep.sync")
+TERMINATE = ("TerminateCluster", "terminateCluster.sync")
+CLEANUP = ("TerminateClusterAfterStepFailure", "terminateCluster.sync")
+RECORD = ("RecordSlots", "invoke")
+STEP_ERROR = "ValueError: partition column 'class' not found; available columns: id, name, level"
+
+
+def bucket(harness: OfflineHarness) -> str:
+    return harness.stack.ref("DataBucket")
+
+
+def terminations(result: ExecutionResult) -> list[dict[str, Any]]:
+    return [t.parameters for t in result.scheduled_tasks if t.resource == "terminateCluster.sync"]
+
+
+def caught_error(result: ExecutionResult, state: str) -> dict[str, str]:
+    """The ``{"Error", "Cause"}`` the run's Catch put in ``$.error``: the last failure of ``state``."""
+    current, last = None, None
+    for event in result.history:
+        if "stateEnteredEventDetails" in event:
+            current = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] == "TaskFailed" and current == state:
+            details = event["taskFailedEventDetails"]
+            last = {"Error": details["error"], "Cause": details["cause"]}
+    assert last is not None, f"{state} never failed"
+    return last
