@@ -1,10 +1,7 @@
-"""The "Step Functions Execution Status Change" EventBridge event AWS emits, built from DescribeExecution.
+"""The "Step Functions Execution Status Change" EventBridge event, built from DescribeExecution.
 
-No SAM/CLI generator exists for this event. Its shape follows the Step Functions developer
-guide ("Step Functions Execution Status Change" events): dates are epoch milliseconds, the
-execution's input/output are JSON strings, ``resources`` holds the execution ARN, and the
-redrive fields are always present.
-"""
+No SAM/CLI generator exists for it; the shape follows the Step Functions developer guide: epoch
+milliseconds, input/output as JSON strings, the execution ARN in ``resources``, redrive fields."""
 
 from __future__ import annotations
 

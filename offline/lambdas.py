@@ -1,21 +1,8 @@
-"""The project's Lambda handlers, run in-process as the Lambda Python runtime would run them.
+"""The project's Lambda handlers run in-process as the Lambda Python runtime runs them (``offline/README.md``).
 
-For each invocation: the handler named by the template (``CodeUri`` + ``Handler``) is called
-with the JSON event and a :class:`LambdaContext` stand-in, while the function's environment
-variables from the template (``Globals`` merged in) and the variables the runtime itself sets
-(``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION`` …) are in ``os.environ``. Variables that another
-function of the template declares are removed meanwhile, so one function never reads
-another's configuration. ``LAMBDA_TASK_ROOT`` is *not* set: Powertools then keeps X-Ray off.
-
-The error contract is Lambda's: an exception becomes an ``Unhandled`` function error whose
-payload is ``{"errorMessage", "errorType", "requestId", "stackTrace"}``; Step Functions then
-fails the task with ``errorType`` as the error and that payload as the cause. A result that
-is not JSON-serialisable is ``Runtime.MarshalError``, as on AWS.
-
-Invocations are serialised (one handler at a time per process) because ``os.environ`` is
-process-wide. Handlers memoise settings and clients with ``functools.cache``; :meth:`clear_caches`
-empties every such cache of the handler modules (the harness calls it on start and stop).
-"""
+Each invocation sees its function's template environment (other functions' variables removed,
+the runtime's own added) and a :class:`LambdaContext`; an exception is an ``Unhandled`` function
+error with Lambda's payload. One handler at a time per process: ``os.environ`` is process-wide."""
 
 from __future__ import annotations
 

@@ -1,28 +1,9 @@
-"""The AWS Step Functions Local MockConfigFile, read into moto's mocked-response classes.
+"""The AWS Step Functions Local MockConfigFile, read strictly into moto's mocked-response classes.
 
-Format (the one Step Functions Local and LocalStack read, so one file serves all three)::
-
-    {
-      "StateMachines": {
-        "<state machine name>": {
-          "TestCases": {"<TestCase>": {"<State name>": "<MockedResponse name>", ...}}
-        }
-      },
-      "MockedResponses": {
-        "<MockedResponse name>": {
-          "0":   {"Return": <the task's result>},
-          "1-2": {"Throw": {"Error": "<error name>", "Cause": "<cause>"}}
-        }
-      }
-    }
-
-Keys of a mocked response are attempt numbers (``$$.State.RetryCount``) or inclusive ranges;
-they must be consecutive from ``"0"``. An execution uses a test case when it is started on
-``<stateMachineArn>#<TestCase>``. moto 5.2.5 ships the classes (``MockTestCase``,
-``StateMockedResponses``, ``MockedResponseReturn``, ``MockedResponseThrow``) but its loader
-returns nothing; :class:`MockConfig` builds them, and checks the file strictly, naming the
-entry at fault, so a typo fails at load time instead of silently running unmocked.
-"""
+``StateMachines.<name>.TestCases.<case>`` maps state names to ``MockedResponses`` entries, whose
+keys are attempt numbers or inclusive ranges (``"0"``, ``"1-2"``) holding one ``Return`` or
+``Throw``. moto 5.2.5 ships the classes but its loader returns nothing: :class:`MockConfig` builds
+them and names the entry at fault, so a typo fails at load time instead of running unmocked."""
 
 from __future__ import annotations
 

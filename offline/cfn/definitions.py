@@ -1,11 +1,5 @@
-"""The state machine definitions exactly as ``sam deploy`` ships them: ASL file + substitutions.
-
-SAM hands ``DefinitionUri`` and ``DefinitionSubstitutions`` to CloudFormation, which replaces
-every ``${Key}`` of the definition with the key's value. :func:`render_definition` does the
-same with the values :class:`~offline.cfn.stack.Stack` resolved, and refuses a definition that
-still holds a ``${Placeholder}`` nobody substitutes (CloudFormation would ship it verbatim and
-Step Functions would reject or misroute it).
-"""
+"""The state machine definitions as ``sam deploy`` ships them: the ASL file with ``DefinitionSubstitutions``
+applied; a ``${Placeholder}`` nobody substitutes is refused (CloudFormation would ship it verbatim)."""
 
 from __future__ import annotations
 

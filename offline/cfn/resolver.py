@@ -1,12 +1,8 @@
 """CloudFormation's intrinsic functions and physical names, evaluated for one set of parameter values.
 
-:class:`Resolver` evaluates ``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::If``/conditions,
-``Fn::Join``, ``Fn::Select``, ``Fn::Split`` and ``Fn::FindInMap`` with the physical names it gives
-every resource (``<stack>-<LogicalId>`` unless the template names it), the names the harness then
-creates in moto and ``checks/substitute_asl.py`` hands asl-validator. Only the intrinsic functions
-and resource types this project uses are known; anything else raises :class:`TemplateError`
-naming it, instead of guessing.
-"""
+Physical names are ``<stack>-<LogicalId>`` unless the template names the resource (what the
+harness creates in moto and ``checks/substitute_asl.py`` hands asl-validator). Only the intrinsic
+functions and resource types this project uses are known; anything else is a :class:`TemplateError`."""
 
 from __future__ import annotations
 

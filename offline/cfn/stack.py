@@ -1,9 +1,5 @@
-"""The serverless resources the harness runs, as the template declares them: functions and state machines.
-
-:class:`Stack` is the :class:`~offline.cfn.resolver.Resolver` plus what SAM makes of an
-``AWS::Serverless::Function`` (``Globals`` merged in, handler module, layers) and an
-``AWS::Serverless::StateMachine`` (``DefinitionUri`` and resolved ``DefinitionSubstitutions``).
-"""
+"""The serverless resources the harness runs, as the template declares them: functions (``Globals``
+merged in, handler module, layers, EventBridge rules) and state machines (resolved substitutions)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Loading ``template.yaml``: cfn-lint's CloudFormation decoder, the stack defaults, the template's errors.
-
-cfn-lint (installed with moto's ``cloudformation`` extra and in the SAM environment) reads
-CloudFormation YAML or JSON with its short-form tags (``!Sub``, ``!Ref``, ``!GetAtt`` …) into the
-long form (``{"Fn::Sub": …}``), exactly as CloudFormation does; the result is handed on as plain
-``dict``/``list``/``str`` data. Used by the twin and by ``checks/substitute_asl.py``.
-"""
+"""Loading ``template.yaml`` with cfn-lint's decoder (short-form tags into their long form, as
+CloudFormation reads them), the stack defaults, and the template's error."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from offline.history import state_visits
+
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 250, 44, 40, 46, 24
 
 COLOURS = {
@@ -83,22 +85,11 @@ def layers(definition: dict[str, Any]) -> list[list[str]]:
 
 
 def visits_from_history(events: list[dict[str, Any]], definition: dict[str, Any]) -> dict[str, str]:
-    """Each state's colour key from an execution history (oldest first)."""
+    """Each state's colour key from an execution history (its last visit), in the order first entered."""
     status: dict[str, str] = {}
-    current = None
-    for event in events:
-        etype = event.get("type", "")
-        if "stateEnteredEventDetails" in event:
-            current = event["stateEnteredEventDetails"]["name"]
-            kind = definition["States"].get(current, {}).get("Type")
-            status[current] = "fail" if kind == "Fail" else "succeeded"
-        elif (
-            current
-            and (etype.endswith("Failed") or etype.endswith("TimedOut"))
-            and not etype.startswith("Execution")
-            and status.get(current) != "fail"
-        ):
-            status[current] = "failed"
+    for visit in state_visits(events):
+        kind = definition["States"].get(visit.name, {}).get("Type")
+        status[visit.name] = "fail" if kind == "Fail" else "failed" if visit.failed else "succeeded"
     return status
 
 

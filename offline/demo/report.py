@@ -54,24 +54,13 @@ class DemoReport:
 
 def state_timings(result: ExecutionResult, definition: dict[str, Any]) -> list[StateTiming]:
     """Each state entered, in order, with its duration and outcome, from the execution history."""
-    timings: list[StateTiming] = []
-    entered: dict[str, Any] = {}
     states = all_states(definition)
-    visits = visits_from_history(result.history, definition)
+    colours = visits_from_history(result.history, definition)
     last = result.history[-1]["timestamp"] if result.history else None
-    for event in result.history:
-        if "stateEnteredEventDetails" in event:
-            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
-        elif "stateExitedEventDetails" in event:
-            name = event["stateExitedEventDetails"]["name"]
-            start = entered.pop(name, event["timestamp"])
-            kind = states[name]["Type"]
-            timings.append(StateTiming(name, kind, _seconds(start, event["timestamp"]), visits.get(name, "succeeded")))
-    for name, start in entered.items():  # Fail states and the state a failure ended in have no exit
-        kind = states[name]["Type"]
-        timings.append(StateTiming(name, kind, _seconds(start, last), visits.get(name, "failed")))
-    order = {name: i for i, name in enumerate(result.states_entered)}
-    return sorted(timings, key=lambda t: order.get(t.name, len(order)))
+    return [
+        StateTiming(v.name, states[v.name]["Type"], _seconds(v.entered, v.exited or last), colours[v.name])
+        for v in result.visits
+    ]
 
 
 def _seconds(start: Any, end: Any) -> float:

@@ -1,51 +1,9 @@
-"""Narrow patches to moto 5.2.5's Step Functions interpreter, applied only inside :func:`patched_engine`.
+"""Narrow patches to moto 5.2.5's Step Functions interpreter, installed only inside :func:`patched_engine`.
 
-moto's interpreter (``moto.stepfunctions.parser``, a port of LocalStack's) runs ASL well, but
-differs from AWS in ways that would make the project's real definitions fail offline for
-reasons that have nothing to do with them. Each patch below bridges exactly one of those
-differences; :data:`RELIED_ON` lists every moto symbol touched, and
-``tests/statemachines/test_moto_internals.py`` fails, naming the symbol, when one moves.
-
-=====================================================  ===============================================
-moto behaviour (5.2.5)                                 bridge
-=====================================================  ===============================================
-``start_execution`` rejects ``arn#TestCase``, and its  :func:`_start_execution` replaces
-mock-config loader returns nothing                     ``StepFunctionsParserBackend.start_execution``:
-                                                       strips ``#TestCase``, loads the case (the
-                                                       harness's loader), names unnamed executions
-                                                       with a UUID (moto names them ``None``).
-``$$.Execution.StartTime`` is a ``datetime``;          :class:`HarnessExecution` hands the worker an
-``$$.Execution.RedriveCount`` does not exist           ISO-8601 string, and :class:`HarnessWorker`
-                                                       adds ``RedriveCount`` to the context object.
-``StopExecution`` leaves the execution RUNNING until   :meth:`HarnessExecution.stop` reports ABORTED
-the running task returns                               at once (the interpreter unwinds behind it).
-no ``RedriveExecution``                                :meth:`HarnessExecution.redrive` + an added
-                                                       ``StepFunctionResponse.redrive_execution``;
-                                                       ``describe_execution`` gains ``redriveCount``.
-``.sync`` EMR/SageMaker tasks fail (States.Runtime)    ``state_task_factory.state_task_service_for``
-before mocked responses are consulted                  returns :class:`HarnessServiceTask` for those
-                                                       services: mocked response, else registered
-                                                       runner, else a clear States.Runtime failure.
-a mocked ``Throw`` (and a ``Fail`` state's             ``CustomErrorName`` in ``mock_eval_utils`` and
-``ErrorPath``) naming a ``States.*`` error becomes a   ``state_fail`` becomes :func:`error_name_for`,
-runtime error                                          which maps ``States.*`` to ``StatesErrorName``.
-``States.ALL`` catches ``States.Runtime``; AWS never   ``ErrorEqualsDecl._eval_body`` is wrapped:
-does (nor ``States.DataLimitExceeded``)                ``States.ALL`` does not match those two.
-Retry back-off and ``Wait`` states sleep for real      ``retrier_decl.time`` and
-                                                       ``WaitFunction._wait_interval`` record the
-                                                       interval (state, attempt, seconds), no sleep.
-Lambda tasks echo the payload                          ``LambdaSimpleBackend.invoke`` calls the
-(``LambdaSimpleBackend``)                              harness's in-process invoker.
-=====================================================  ===============================================
-
-Everything else (the interpreter, paths, intrinsic functions, Retry/Catch, history events,
-moto's S3/SNS/SQS/DynamoDB/Lambda backends) is moto's own code, unchanged.
-
-Modules, one per bridge: :mod:`~offline.engine.api`, :mod:`~offline.engine.executions`,
-:mod:`~offline.engine.tasks`, :mod:`~offline.engine.errors`, :mod:`~offline.engine.sleeps`;
-:mod:`~offline.engine.hooks` (what the harness provides) and :mod:`~offline.engine.install`
-(:func:`patched_engine`, plus the Lambda bridge). This docstring and :data:`RELIED_ON` are the one
-table of the moto internals the twin relies on.
+One module per bridge (:mod:`~offline.engine.api`, :mod:`~offline.engine.executions`,
+:mod:`~offline.engine.tasks`, :mod:`~offline.engine.errors`, :mod:`~offline.engine.sleeps`),
+:mod:`~offline.engine.hooks` (what the harness answers) and :mod:`~offline.engine.install`.
+Why each exists: the table in ``offline/README.md``; what each touches: :data:`RELIED_ON`.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
-"""Bridge: executions.
-
-An ISO ``$$.Execution.StartTime``, ``$$.Execution.RedriveCount``, StopExecution ABORTED at once,
-and RedriveExecution.
-
-:class:`HarnessExecution` (a moto ``Execution``) and :class:`HarnessWorker` (a moto
-``ExecutionWorker``) are what :mod:`offline.engine.api` starts instead of moto's own.
-"""
+"""Bridge: executions. An ISO ``$$.Execution.StartTime``, ``$$.Execution.RedriveCount``, StopExecution
+ABORTED at once, RedriveExecution; and the harness's executions found in moto's backend."""
 
 from __future__ import annotations
 
 import datetime
-import json
 import threading
 import warnings
 from collections.abc import Iterable
@@ -37,6 +30,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfun
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from offline.engine.hooks import event_details
+from offline.history import state_visits
 
 #: How long RedriveExecution waits for a just-stopped execution's interpreter to unwind.
 _UNWIND_SECONDS = 30.0
@@ -227,23 +221,12 @@ class HarnessExecution(Execution):
 
 
 def _redrive_point(events: list[dict[str, Any]], manager: EventManager) -> _RedrivePoint | None:
-    open_states: list[tuple[str, Any]] = []
-    for event in events:
-        if event["type"] == "ExecutionRedriven":
-            open_states = []  # an earlier attempt's unfinished states were rerun by that redrive
-        elif "stateEnteredEventDetails" in event:
-            details = event["stateEnteredEventDetails"]
-            open_states.append((details["name"], json.loads(details.get("input") or "null")))
-        elif "stateExitedEventDetails" in event:
-            name = event["stateExitedEventDetails"]["name"]
-            for index in range(len(open_states) - 1, -1, -1):
-                if open_states[index][0] == name:
-                    del open_states[index]
-                    break
-    if not open_states:
+    """The last state entered without an exit since the last redrive (an earlier attempt's were rerun)."""
+    redriven = [i for i, event in enumerate(events) if event["type"] == "ExecutionRedriven"]
+    open_visits = [v for v in state_visits(events[redriven[-1] + 1 if redriven else 0 :]) if v.exited is None]
+    if not open_visits:
         return None
-    state, state_input = open_states[-1]
-    return _RedrivePoint(state=state, state_input=state_input, last_event_id=events[-1]["id"], event_manager=manager)
+    return _RedrivePoint(open_visits[-1].name, open_visits[-1].input, events[-1]["id"], manager)
 
 
 # ---------------------------------------------------------------------- the harness's executions in moto's backend

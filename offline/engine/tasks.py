@@ -43,18 +43,8 @@ from offline.integrations import TaskContext, TaskFailure
 
 #: Optimised integrations moto cannot run; :class:`HarnessServiceTask` serves their Task states.
 HARNESS_SERVICES = frozenset(
-    {
-        "athena",
-        "bedrock",
-        "codebuild",
-        "databrew",
-        "eks",
-        "elasticmapreduce",
-        "emr-containers",
-        "emr-serverless",
-        "mediaconvert",
-        "sagemaker",
-    }
+    {"athena", "bedrock", "codebuild", "databrew", "eks", "elasticmapreduce", "emr-containers", "emr-serverless"}
+    | {"mediaconvert", "sagemaker"}
 )
 
 
@@ -177,37 +167,14 @@ class HarnessServiceTask(StateTaskServiceUnsupported):
             ) from exc
 
     def _failure(self, env: Environment, error: str, cause: str) -> FailureEventException:
+        details: Any = {"resourceType": self._get_sfn_resource_type(), "resource": self._get_sfn_resource()}
+        details |= {"error": error, "cause": cause}
         if error == "States.Timeout":
-            return FailureEventException(
-                FailureEvent(
-                    env=env,
-                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTimeout),
-                    event_type=HistoryEventType.TaskTimedOut,
-                    event_details=event_details(
-                        taskTimedOutEventDetails=TaskTimedOutEventDetails(
-                            resourceType=self._get_sfn_resource_type(),
-                            resource=self._get_sfn_resource(),
-                            error=error,
-                            cause=cause,
-                        )
-                    ),
-                )
-            )
-        return FailureEventException(
-            FailureEvent(
-                env=env,
-                error_name=error_name_for(error),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=event_details(
-                    taskFailedEventDetails=TaskFailedEventDetails(
-                        resourceType=self._get_sfn_resource_type(),
-                        resource=self._get_sfn_resource(),
-                        error=error,
-                        cause=cause,
-                    )
-                ),
-            )
-        )
+            timed_out = event_details(taskTimedOutEventDetails=TaskTimedOutEventDetails(**details))
+            name = StatesErrorName(typ=StatesErrorNameType.StatesTimeout)
+            return FailureEventException(FailureEvent(env, name, HistoryEventType.TaskTimedOut, timed_out))
+        failed = event_details(taskFailedEventDetails=TaskFailedEventDetails(**details))
+        return FailureEventException(FailureEvent(env, error_name_for(error), HistoryEventType.TaskFailed, failed))
 
 
 def state_task_service_for_wrapper(original: Callable[[str], Any]) -> Callable[[str], Any]:

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from offline.history import StateVisit, state_visits
+
 FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
@@ -82,7 +84,11 @@ class ExecutionResult:
     @property
     def states_entered(self) -> list[str]:
         """Names of the states entered, in order (a state entered twice appears twice)."""
-        return [e["stateEnteredEventDetails"]["name"] for e in self.history if "stateEnteredEventDetails" in e]
+        return [visit.name for visit in self.visits]
+
+    @property
+    def visits(self) -> list[StateVisit]:
+        return state_visits(self.history)
 
     @property
     def scheduled_tasks(self) -> list[ScheduledTask]:

@@ -1,9 +1,5 @@
-"""One serving container of a batch transform: a worker process in the model environment, and its errors.
-
-The worker (:mod:`offline.runners.transform_worker`, run as a file with ``-I``) imports the
-artifact's ``code/inference.py``, runs ``model_fn`` once, then answers mini-batches over the
-framed stdin/stdout protocol that module describes.
-"""
+"""One serving container of a batch transform: a worker process (:mod:`offline.runners.transform_worker`)
+in the model environment, and the errors SageMaker would report for it."""
 
 from __future__ import annotations
 

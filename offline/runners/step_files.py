@@ -1,12 +1,9 @@
-"""An EMR step's files: its ``s3://`` arguments mapped to a local work folder, and its outputs synced back.
+"""An EMR step's files: its ``s3://`` arguments mapped to ``<workdir>/<bucket>/<key>``, its outputs synced back.
 
-Every ``s3://`` argument is mapped to ``<workdir>/<bucket>/<key>``: each ``--slot``'s input URI
-is downloaded, its output URI becomes a folder pre-filled with the slot's existing objects (so
-dynamic overwrite and the removal of vanished partitions behave as on S3) and is synced back
-after the step, new and changed files uploaded and the objects the job deleted deleted;
-``--report`` is a local file uploaded after the step, whether it succeeded or failed. Local
-paths in the JSON the job writes (report, manifests) are mapped back to the URIs they stand for.
-"""
+Each ``--slot`` input is downloaded; its output folder is pre-filled with the slot's objects (so
+dynamic overwrite and vanished partitions behave as on S3) and synced back after the step;
+``--report`` is uploaded whether the step succeeded or not. Local paths in the JSON the job
+writes are mapped back to the URIs they stand for."""
 
 from __future__ import annotations
 

@@ -1,26 +1,11 @@
-"""One instance of the serving container, for the offline transform runner.
+"""One instance of the serving container: ``<model env python> -I transform_worker.py MODEL_DIR``.
 
-    <model env python> -I offline/runners/transform_worker.py MODEL_DIR
-
-Runs in the model environment (the serving image's libraries), isolated (``-I``: no
-PYTHONPATH, no user site, not even this file's folder on ``sys.path``): like the container,
-it sees only the installed libraries and ``MODEL_DIR/code`` (``SAGEMAKER_SUBMIT_DIRECTORY``),
-imports ``inference`` from there and calls ``model_fn(MODEL_DIR)`` once. Then, for every
-mini-batch it reads, ``input_fn(batch, "text/csv") → predict_fn → output_fn(…, "text/csv")``.
-
-Protocol on stdin/stdout, one frame each way per message: a kind byte and a 4-byte
-big-endian length, then that many bytes.
-
-* worker → runner, once at start: ``R`` (ready, empty) or ``E`` (model_fn failed: the text
-  ``ExceptionType: message``, then the worker exits 3);
-* runner → worker: ``B`` a mini-batch (``text/csv`` bytes); closing stdin ends the worker (exit 0);
-* worker → runner, per batch: ``O`` the response (``text/csv`` bytes) or ``E`` the handler's
-  error (``ExceptionType: message``; the worker goes on, as the container's server does).
-
-Anything the handlers print goes to stderr (the container's log), never into the protocol.
-No socket may connect, resolve or bind (an audit hook): the model runs with network isolation.
-Standard library only, Python 3.10 syntax.
-"""
+Isolated (``-I``) like the container, it imports ``MODEL_DIR/code/inference.py``, runs ``model_fn``
+once, then ``input_fn → predict_fn → output_fn`` per mini-batch. Frames on stdin/stdout: a kind
+byte and a 4-byte big-endian length, then the payload. Worker → runner: ``R`` ready or ``E``
+model_fn's error (then exit 3); per batch ``O`` the response or ``E`` the handler's error. Runner
+→ worker: ``B`` a batch; closing stdin ends it. Handlers' output goes to stderr; no socket may
+connect, resolve or bind (network isolation). Standard library only, Python 3.10 syntax."""
 
 from __future__ import annotations
 

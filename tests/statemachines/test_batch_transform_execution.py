@@ -176,7 +176,7 @@ def test_a_throttled_transform_job_is_retried_after_15_seconds_under_a_new_job_n
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "offline engine (offline/engine.py on moto 5.2.5), not the ASL: StopExecution while an inline Map "
+        "offline engine (offline/engine/ on moto 5.2.5), not the ASL: StopExecution while an inline Map "
         "iteration runs ends the execution FAILED with States.Runtime \"AttributeError('str' object has no "
         "attribute 'get')\" (moto's IterationWorker raises MapIterationAborted with the stop's error string as "
         "event details, which ExecutionState._construct_error_output_value indexes as a dict, then "

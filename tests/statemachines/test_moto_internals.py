@@ -1,7 +1,7 @@
-"""Guards the moto internals offline/engine.py relies on: a moto upgrade that moves one fails here, by name.
+"""Guards the moto internals offline/engine/ relies on: a moto upgrade that moves one fails here, by name.
 
-offline/ patches and subclasses parts of moto's Step Functions interpreter (see offline/__init__.py
-for why each one). They are not public API, so moto is pinned exactly; these tests say which
+offline/ patches and subclasses parts of moto's Step Functions interpreter (offline/README.md's
+table says why each one). They are not public API, so moto is pinned exactly; these tests say which
 symbol moved before any pipeline test fails in a confusing way.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from pathlib import Path
 
 import moto
 import pytest
@@ -31,7 +30,7 @@ def _resolve(module_name: str, path: str) -> object:
 def test_moto_is_the_pinned_version():
     assert moto.__version__ == PINNED_MOTO, (
         f"offline/ was written against moto {PINNED_MOTO} internals but moto {moto.__version__} is installed: "
-        "run tests/statemachines/test_moto_internals.py, re-check offline/engine.py, then update the pin"
+        "run tests/statemachines/test_moto_internals.py, re-check offline/engine/, then update the pin"
     )
 
 
@@ -47,8 +46,8 @@ def test_every_moto_symbol_the_harness_relies_on_exists(module_name: str, path: 
         _resolve(module_name, path)
     except (ImportError, AttributeError) as exc:
         pytest.fail(
-            f"moto moved or removed {module_name}.{path}, which offline/engine.py relies on "
-            f"({type(exc).__name__}: {exc}). Re-check that bridge (offline/__init__.py lists why it exists).",
+            f"moto moved or removed {module_name}.{path}, which offline/engine/ relies on "
+            f"({type(exc).__name__}: {exc}). Re-check that bridge (offline/README.md says why it exists).",
             pytrace=False,
         )
 
@@ -133,7 +132,7 @@ def test_the_signatures_the_harness_calls_or_replaces_are_unchanged(module_name:
     found = list(inspect.signature(_resolve(module_name, path)).parameters)  # type: ignore[arg-type]
     assert found == parameters, (
         f"moto changed the signature of {module_name}.{path}: {found} instead of {parameters}; "
-        "offline/engine.py calls or replaces it"
+        "offline/engine/ calls or replaces it"
     )
 
 
@@ -142,7 +141,7 @@ def test_the_retrier_still_sleeps_through_its_module_level_time():
         importlib.import_module("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl")
     )
     assert "time.sleep(interval_seconds)" in source, (
-        "moto's RetrierDecl no longer calls time.sleep(interval_seconds): offline/engine.py records retry "
+        "moto's RetrierDecl no longer calls time.sleep(interval_seconds): offline/engine/ records retry "
         "back-off by replacing retrier_decl.time, which would then sleep for real or record nothing"
     )
 
@@ -152,19 +151,21 @@ def test_the_context_object_is_built_where_the_harness_extends_it():
     source = inspect.getsource(worker)
     assert "StartTime=self._evaluation_details.execution_details.start_time" in source, (
         "moto's ExecutionWorker no longer takes $$.Execution.StartTime from ExecutionDetails.start_time: "
-        "offline/engine.py's HarnessExecution.get_start_execution_details would stop fixing its format"
+        "offline/engine/'s HarnessExecution.get_start_execution_details would stop fixing its format"
     )
 
 
-def test_the_engine_module_documents_every_bridge():
-    engine = Path(importlib.import_module("offline.engine").__file__ or "").read_text()
+def test_the_readme_table_documents_every_bridge():
+    readme = (ROOT / "offline" / "README.md").read_text()
+    table = readme[readme.index("## moto patches") : readme.index("## Where moto still differs")]
     for name in (
         "start_execution",
-        "state_task_service_for",
-        "CustomErrorName",
-        "ErrorEqualsDecl",
-        "retrier_decl",
-        "WaitFunction",
-        "LambdaSimpleBackend",
+        "HarnessServiceTask",
+        "error_name_for",
+        "error_equals_eval_body",
+        "sleeps",
+        "_lambda_invoke",
+        "redrive",
+        "EventPattern",
     ):
-        assert name in engine.split('"""')[1], f"offline/engine.py's docstring does not mention {name}"
+        assert name in table, f"offline/README.md's moto table does not mention {name}"
