@@ -41,13 +41,13 @@ $(MODEL_STAMP): requirements-model.txt
 venv-model: $(MODEL_STAMP) ## create the model environment (.venv-model: the serving image's Python 3.10 and libraries)
 
 demo: $(STAMP) $(MODEL_STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
-	$(PY) -m offline.demo $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m demo $(if $(ROWS),--rows $(ROWS))
 
 demo-day: $(STAMP) $(MODEL_STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
-	$(PY) -m offline.demo.day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m demo.day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
 
 demo-failure: $(STAMP) $(MODEL_STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
-	$(PY) -m offline.demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))
 
 model: $(MODEL_STAMP) ## train the abalone model and package model/artifacts/model.tar.gz (model environment)
 	$(MODEL_PY) -m model.train

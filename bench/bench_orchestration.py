@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 
-from offline.demo import Demo
+from demo import Demo
 from offline.harness import REPO_ROOT
 
 IMPORTS = {

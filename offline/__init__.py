@@ -2,5 +2,5 @@
 
 Packages: :mod:`offline.cfn` (template → deployed definitions), :mod:`offline.engine` (the moto
 bridges), :mod:`offline.harness` (:class:`~offline.harness.OfflineHarness`), :mod:`offline.runners`
-(the ``.sync`` integrations done locally), :mod:`offline.demo`; see ``offline/README.md``.
+(the ``.sync`` integrations done locally); see ``offline/README.md``. The demos that use it: ``demo/``.
 """

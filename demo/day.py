@@ -1,6 +1,6 @@
 """``make demo-day``: a run of scheduled EMR ticks played offline, with the slot ledger keeping score.
 
-    python -m offline.demo.day [--ticks 16] [--rows 2000] [--real-spark-ticks 1]
+    python -m demo.day [--ticks 16] [--rows 2000] [--real-spark-ticks 1]
 
 Every 15 minutes of simulated time the slot that just closed receives its landing data (some
 slots stay empty), then the scheduler's tick starts the real EMR state machine with the real
@@ -267,7 +267,7 @@ def _render_line(line: TickLine) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.demo.day", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m demo.day", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ticks", type=int, default=16, help="scheduled ticks of the day (default 16: four hours)")
     parser.add_argument("--rows", type=int, default=2000, help="rows per landing slot (default 2,000)")
     parser.add_argument("--real-spark-ticks", type=int, default=1, help="ticks with work on real Spark (default 1)")

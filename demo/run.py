@@ -1,7 +1,7 @@
 """The offline twin's main job: both workflows end to end on this machine, with a report.
 
-    python -m offline.demo                      # make demo
-    python -m offline.demo --fail-spark-step    # make demo-failure
+    python -m demo                      # make demo
+    python -m demo --fail-spark-step    # make demo-failure
 
 What runs is what ``sam deploy`` ships: ``template.yaml`` and the two ``.asl.json`` files,
 executed by moto's Step Functions engine (:mod:`offline.harness`), with the real
@@ -32,9 +32,9 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 
-from offline.demo.picture import render_svg, visits_from_history
-from offline.demo.report import DemoReport, WorkflowReport, relative, render_report, state_timings
-from offline.demo.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
+from demo.picture import render_svg, visits_from_history
+from demo.report import DemoReport, WorkflowReport, relative, render_report, state_timings
+from demo.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
 from offline.harness import REPO_ROOT, OfflineHarness
 from offline.runners.emr import EmrRunner
 from offline.runners.s3 import parse_s3_uri
@@ -281,7 +281,7 @@ def _landing_slot() -> datetime:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--fail-spark-step", action="store_true", help="run with a Spark step that fails")
     parser.add_argument("--rows", type=int, default=20_000, help="sample characters rows (default 20,000)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default out/demo or out/demo-failure)")

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from offline.demo.picture import edges, layers, render_svg, visits_from_history
+from demo.picture import edges, layers, render_svg, visits_from_history
 
 EMR = json.loads(Path("statemachines/emr_pipeline.asl.json").read_text())
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from demo.picture import visits_from_history
 from offline.cfn import all_states
-from offline.demo.picture import visits_from_history
 from offline.harness import REPO_ROOT, ExecutionResult
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from offline.demo.day import Scenario, play
+from demo.day import Scenario, play
 
 
 def test_a_day_of_ticks_loses_no_slot_pays_no_cluster_for_an_empty_tick_and_quarantines_the_poison_slot(tmp_path: Path):

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
+from demo import sample_query as sq
 from offline.cfn import load_template
-from offline.demo import sample_query as sq
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "jobs" / "schemas" / "characters.json").read_text())

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from demo import Demo, DemoReport
 from jobs.generate_characters import generate_csv_bytes
-from offline.demo import Demo, DemoReport
 from tests.statemachines.sfn_support import EMR_HAPPY_STATES
 from tools.publish import DEFAULT_SEED
 
