@@ -1,11 +1,13 @@
-"""Helpers shared by the test suites: event fixtures from events/, and a Lambda context stand-in."""
+"""Helpers shared by the test suites: event fixtures from events/, a Lambda context, the ledger table."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from offline.cfn import load_template
+from offline.lambdas import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -21,20 +23,15 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
-@dataclass
-class FakeLambdaContext:
-    """The parts of the Lambda context Powertools reads."""
-
-    function_name: str = "test-function"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function"
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "2026/11/25/[$LATEST]0"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+def lambda_context() -> LambdaContext:
+    """The Lambda context object, as the offline twin hands it to a handler (a 60 s budget)."""
+    return LambdaContext(
+        function_name="test-function",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-function",
+        memory_limit_in_mb=256,
+        log_group_name="/aws/lambda/test-function",
+        timeout_seconds=60,
+    )
 
 
 def create_ledger_table(client: Any, table_name: str) -> None:
@@ -42,8 +39,6 @@ def create_ledger_table(client: Any, table_name: str) -> None:
 
     Only the encryption (the stack's KMS key) is left out: moto needs no key to store items.
     """
-    from offline.cfn import load_template
-
     props = load_template(ROOT / "template.yaml")["Resources"]["SlotLedgerTable"]["Properties"]
     client.create_table(
         TableName=table_name,

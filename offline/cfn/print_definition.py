@@ -1,19 +1,10 @@
 """Print a state machine's definition as deployed: its ASL file with ``DefinitionSubstitutions`` applied.
 
-Usage::
+    python -m offline.cfn.print_definition EmrPipelineStateMachine [-p Param=Value] [-s Key=Value] | --list
 
-    python -m offline.cfn.print_definition EmrPipelineStateMachine > /tmp/emr.asl.json
-    python -m offline.cfn.print_definition BatchTransformStateMachine -p ModelPublished=true
-    python -m offline.cfn.print_definition EmrPipelineStateMachine \
-        -s PrepareRunFunctionArn=arn:aws:lambda:us-east-1:123456789012:function:PrepareRunFunction
-    python -m offline.cfn.print_definition --list
-
-The output is what to give ``aws stepfunctions create-state-machine --definition`` (e.g. against
-Step Functions Local) or ``npx asl-validator --json-path``. Parameters default to the
-template's defaults; ``-p Name=Value`` overrides one (``!If`` conditions follow);
-``-s Key=Value`` replaces one resolved ``DefinitionSubstitutions`` value (e.g. to point a
-Lambda task at ``sam local start-lambda``, which knows functions by logical id).
-"""
+For ``aws stepfunctions create-state-machine --definition`` (e.g. Step Functions Local) or
+asl-validator. ``-p`` overrides a parameter (conditions follow); ``-s`` replaces one resolved
+substitution (e.g. a Lambda ARN pointing at ``sam local start-lambda``)."""
 
 from __future__ import annotations
 

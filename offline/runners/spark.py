@@ -115,17 +115,8 @@ def last_error_line(stderr: str) -> str:
 
 
 def _drop_deploy_mode(args: list[str]) -> list[str]:
-    out = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg == "--deploy-mode":
-            skip = True
-            continue
-        out.append(arg)
-    return out
+    """Local Spark has no cluster to deploy to: ``--deploy-mode X`` is left out."""
+    return [a for i, a in enumerate(args) if "--deploy-mode" not in (a, args[i - 1] if i else None)]
 
 
 def _spark_submit() -> str:

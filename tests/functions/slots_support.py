@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support import FakeLambdaContext, load_event
+from tests.support import lambda_context, load_event
 from transient_analytics import ledger
 from transient_analytics.ledger_store import SlotLedger
 
@@ -35,7 +35,7 @@ def emr_event(name: str, **input_: Any) -> dict[str, Any]:
 
 
 def plan_for(module: Any, event: dict[str, Any]) -> dict[str, Any]:
-    return module.lambda_handler(event, FakeLambdaContext())
+    return module.lambda_handler(event, lambda_context())
 
 
 def store() -> SlotLedger:

@@ -5,7 +5,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import FakeLambdaContext, load_event
+from tests.support import lambda_context, load_event
 from tests.unit.test_history_and_notification import STEP_FAILED_HISTORY
 from transient_analytics.aws import Clusters
 from transient_analytics.errors import InvalidEventError
@@ -49,7 +49,7 @@ def cluster_state(cluster_id: str) -> str:
 
 def test_a_failed_emr_run_publishes_one_readable_message(notify_failure, history, sns_inbox):
     event = load_event("notify_failure/failed_emr_step")
-    result = notify_failure.lambda_handler(event, FakeLambdaContext())
+    result = notify_failure.lambda_handler(event, lambda_context())
     [message] = sns_inbox()
     assert result["published"] is True
     assert (
@@ -63,15 +63,15 @@ def test_a_failed_emr_run_publishes_one_readable_message(notify_failure, history
 
 def test_the_same_event_delivered_twice_is_published_once(notify_failure, history, sns_inbox):
     event = load_event("notify_failure/failed_emr_step")
-    first = notify_failure.lambda_handler(event, FakeLambdaContext())
-    second = notify_failure.lambda_handler(json.loads(json.dumps(event)), FakeLambdaContext())
+    first = notify_failure.lambda_handler(event, lambda_context())
+    second = notify_failure.lambda_handler(json.loads(json.dumps(event)), lambda_context())
     assert len(sns_inbox()) == 1
     assert second["message_id"] == first["message_id"]
 
 
 def test_two_different_failures_are_both_published(notify_failure, history, sns_inbox):
-    notify_failure.lambda_handler(load_event("notify_failure/failed_emr_step"), FakeLambdaContext())
-    notify_failure.lambda_handler(load_event("notify_failure/aborted_emr"), FakeLambdaContext())
+    notify_failure.lambda_handler(load_event("notify_failure/failed_emr_step"), lambda_context())
+    notify_failure.lambda_handler(load_event("notify_failure/aborted_emr"), lambda_context())
     assert len(sns_inbox()) == 2
 
 
@@ -79,7 +79,7 @@ def test_an_aborted_emr_run_terminates_its_own_cluster_and_leaves_others_alone(n
     event = load_event("notify_failure/aborted_emr")
     mine = start_cluster(event["detail"]["executionArn"])
     other = start_cluster(event["detail"]["executionArn"].replace("9e8d", "0000"))
-    result = notify_failure.lambda_handler(event, FakeLambdaContext())
+    result = notify_failure.lambda_handler(event, lambda_context())
     assert result["cleanup"]["terminated"] == [mine]
     assert cluster_state(mine) == "TERMINATED"
     assert cluster_state(other) == "WAITING"
@@ -89,21 +89,21 @@ def test_an_aborted_emr_run_terminates_its_own_cluster_and_leaves_others_alone(n
 def test_a_timed_out_emr_run_terminates_its_cluster(notify_failure, history, sns_inbox):
     event = load_event("notify_failure/timed_out_emr")
     mine = start_cluster(event["detail"]["executionArn"])
-    notify_failure.lambda_handler(event, FakeLambdaContext())
+    notify_failure.lambda_handler(event, lambda_context())
     assert cluster_state(mine) == "TERMINATED"
     assert "TIMED_OUT" in sns_inbox()[0]["Subject"]
 
 
 def test_a_transform_failure_touches_no_cluster(notify_failure, history, sns_inbox, monkeypatch):
     monkeypatch.setattr(notify_failure, "clusters", lambda: pytest.fail("no EMR call for a transform run"))
-    result = notify_failure.lambda_handler(load_event("notify_failure/failed_transform"), FakeLambdaContext())
+    result = notify_failure.lambda_handler(load_event("notify_failure/failed_transform"), lambda_context())
     assert result["cleanup"] is None
     assert sns_inbox()[0]["Subject"].startswith("[transient-analytics] Batch transform FAILED")
 
 
 @pytest.mark.parametrize("name", ["other_state_machine", "succeeded_other_status"])
 def test_events_that_are_not_our_failures_are_a_clean_no_op(notify_failure, history, sns_inbox, name):
-    result = notify_failure.lambda_handler(load_event(f"notify_failure/{name}"), FakeLambdaContext())
+    result = notify_failure.lambda_handler(load_event(f"notify_failure/{name}"), lambda_context())
     assert result == {"published": False, "reason": "not ours"}
     assert sns_inbox() == []
     assert history.calls == []
@@ -111,7 +111,7 @@ def test_events_that_are_not_our_failures_are_a_clean_no_op(notify_failure, hist
 
 def test_a_malformed_event_names_the_fields_and_publishes_nothing(notify_failure, history, sns_inbox):
     with pytest.raises(InvalidEventError, match="detail.status"):
-        notify_failure.lambda_handler(load_event("notify_failure/malformed"), FakeLambdaContext())
+        notify_failure.lambda_handler(load_event("notify_failure/malformed"), lambda_context())
     assert sns_inbox() == []
 
 
@@ -129,11 +129,11 @@ def test_a_failing_publish_fails_the_invocation_so_lambda_retries_and_the_next_t
 
     notify_failure.topic()._sns = Throttled()
     with pytest.raises(ClientError, match="Rate exceeded"):
-        notify_failure.lambda_handler(event, FakeLambdaContext())
+        notify_failure.lambda_handler(event, lambda_context())
     assert sns_inbox() == []
 
     notify_failure.topic()._sns = original  # Lambda's retry: the idempotency record was released
-    notify_failure.lambda_handler(event, FakeLambdaContext())
+    notify_failure.lambda_handler(event, lambda_context())
     assert len(sns_inbox()) == 1
     assert sns.get_topic_attributes(TopicArn=topic_arn)
 
@@ -143,7 +143,7 @@ def test_a_missing_topic_fails_the_invocation(notify_failure, history, monkeypat
     notify_failure.settings.cache_clear()
     notify_failure.topic.cache_clear()
     with pytest.raises(ClientError, match="NotFound|does not exist"):
-        notify_failure.lambda_handler(load_event("notify_failure/failed_emr_step"), FakeLambdaContext())
+        notify_failure.lambda_handler(load_event("notify_failure/failed_emr_step"), lambda_context())
 
 
 def test_cluster_cleanup_errors_are_reported_not_raised():
@@ -185,7 +185,7 @@ def test_clusters_the_notifier_may_not_describe_are_someone_elses_and_are_skippe
 
 def test_a_redelivery_after_the_idempotency_record_expired_is_published_again(notify_failure, history, sns_inbox):
     event = load_event("notify_failure/failed_emr_step")
-    notify_failure.lambda_handler(event, FakeLambdaContext())
+    notify_failure.lambda_handler(event, lambda_context())
     table = load_event("env")["NotifyFailureFunction"]["IDEMPOTENCY_TABLE"]
     dynamodb = boto3.client("dynamodb")
     [record] = dynamodb.scan(TableName=table)["Items"]
@@ -197,7 +197,7 @@ def test_a_redelivery_after_the_idempotency_record_expired_is_published_again(no
         UpdateExpression="SET expiration = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
-    notify_failure.lambda_handler(event, FakeLambdaContext())
+    notify_failure.lambda_handler(event, lambda_context())
     assert len(sns_inbox()) == 2
 
 
@@ -215,7 +215,7 @@ def test_an_aborted_run_named_with_characters_tags_forbid_still_has_its_cluster_
     other = start_cluster(execution_tag_value(arn.replace("rerun(2)", "rerun(3)")))
     assert execution_tag_value(arn) != arn
     # WHEN the notifier handles its ABORTED event
-    result = notify_failure.lambda_handler(event, FakeLambdaContext())
+    result = notify_failure.lambda_handler(event, lambda_context())
     # THEN it finds and terminates that cluster by the same tag value, and no other
     assert result["cleanup"]["terminated"] == [mine]
     assert (cluster_state(mine), cluster_state(other)) == ("TERMINATED", "WAITING")

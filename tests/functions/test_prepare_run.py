@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.functions.slots_support import BUCKET, EMR_EXECUTION, emr_event, land, metrics_of, plan_for, records, store
-from tests.support import FakeLambdaContext, load_event
+from tests.support import lambda_context, load_event
 from transient_analytics import ledger
 from transient_analytics.errors import ConfigurationError, InvalidEventError
 from transient_analytics.slots import Fingerprint
@@ -128,7 +128,7 @@ def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
     record_slots.lambda_handler(
         {"pipeline": "emr", "outcome": "step_failed", "execution": event["execution"], "plan": scheduled},
-        FakeLambdaContext(),
+        lambda_context(),
     )
     assert [records()[x].state for x in slots] == ["quarantined", "done", "failed", "failed"]
     clock.advance(minutes=1)

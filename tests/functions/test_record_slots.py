@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.functions.slots_support import BUCKET, emr_event, land, metrics_of, plan_for, records
-from tests.support import EMR_STATE_MACHINE_ARN, FakeLambdaContext, load_event
+from tests.support import EMR_STATE_MACHINE_ARN, lambda_context, load_event
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.notification import backfill_command
 
@@ -49,7 +49,7 @@ def record(
     module: Any, event: dict[str, Any], plan: dict[str, Any], outcome: str, error: dict | None = None
 ) -> dict[str, Any]:
     payload = {"pipeline": "emr", "outcome": outcome, "execution": event["execution"], "plan": plan, "error": error}
-    return module.lambda_handler(payload, FakeLambdaContext())
+    return module.lambda_handler(payload, lambda_context())
 
 
 STEP_ERROR = {"Error": "States.TaskFailed", "Cause": "csv_to_parquet: error: 1 of 2 slots failed"}
@@ -196,7 +196,7 @@ def test_transform_jobs_record_their_slots_done_or_failed(prepare_run, record_sl
         "plan": plan,
         "jobs": jobs,
     }
-    summary = record_slots.lambda_handler(payload, FakeLambdaContext())
+    summary = record_slots.lambda_handler(payload, lambda_context())
     assert (summary["converted"], summary["failed"]) == (1, 1)
     stored = records("transform")
     assert (stored["2026-11-23T00:00Z"].state, stored["2026-11-24T00:00Z"].state) == ("done", "failed")
@@ -207,13 +207,13 @@ def test_a_malformed_event_is_refused_naming_the_fields_before_any_aws_call(reco
     calls = []
     monkeypatch.setattr(record_slots, "ports", lambda: calls.append("called"))
     with pytest.raises(InvalidEventError, match=r"outcome: Input should be"):
-        record_slots.lambda_handler(load_event("record_slots/malformed"), FakeLambdaContext())
+        record_slots.lambda_handler(load_event("record_slots/malformed"), lambda_context())
     assert calls == []
 
 
 @pytest.mark.parametrize("name", ["step_succeeded_emr", "step_failed_emr", "cluster_failed_emr", "transform"])
 def test_the_event_fixtures_are_valid_and_change_nothing_for_slots_nobody_claimed(record_slots, name):
-    summary = record_slots.lambda_handler(load_event(f"record_slots/{name}"), FakeLambdaContext())
+    summary = record_slots.lambda_handler(load_event(f"record_slots/{name}"), lambda_context())
     assert summary["not_held"] == 2 and summary["converted"] == summary["failed"] == 0
     assert records() == {} and records("transform") == {}
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import event as record_outcome
 from hypothesis import strategies as st
 
-from tests.support import FakeLambdaContext, load_event
+from tests.support import lambda_context, load_event
 from transient_analytics.errors import InvalidEventError
 
 json_leaf = st.one_of(
@@ -68,7 +68,7 @@ def mutated(draw: st.DrawFn, fixtures: list[str], folder: str) -> dict[str, Any]
 
 def invoke(handler: Any, event: Any) -> tuple[str, Any]:
     try:
-        result = handler(event, FakeLambdaContext())
+        result = handler(event, lambda_context())
         record_outcome("handled" if not isinstance(result, dict) or result.get("published", True) else "no-op")
         return "ok", result
     except InvalidEventError as exc:

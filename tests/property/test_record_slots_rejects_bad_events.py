@@ -14,7 +14,7 @@ from hypothesis import given
 
 from functions.record_slots import app as record_app
 from tests.property.events_support import HYPOTHESIS, invoke, json_values, mutated
-from tests.support import FakeLambdaContext, load_event
+from tests.support import lambda_context, load_event
 from transient_analytics.errors import InvalidEventError
 
 RECORD_FIXTURES = ["step_succeeded_emr", "step_failed_emr", "cluster_failed_emr", "transform"]
@@ -66,5 +66,5 @@ def test_record_slots_refuses_an_event_that_fits_the_json_shape_but_not_the_rule
     fakes.calls.clear()
     fakes.holder = holder_of(event)
     with pytest.raises(InvalidEventError, match=rule):
-        record_app.lambda_handler(event, FakeLambdaContext())
+        record_app.lambda_handler(event, lambda_context())
     assert fakes.calls == []
