@@ -9,7 +9,7 @@ this module keeps that copy exact. The sources:
 * ``CuratedCharactersTable`` ← ``jobs/schemas/characters.json``, the schema the Spark job reads
   its CSV with and writes its Parquet from: same names, same order, each Spark type mapped to
   its Glue (Hive) type by :func:`tools.glue_columns.glue_type`, the one mapping.
-* ``AbalonePredictionsTable`` ← ``model/code/inference.py``: its ``FEATURE_COLUMNS`` (``sex`` a
+* ``AbalonePredictionsTable`` ← ``model/code/abalone_features.py``: its ``FEATURE_COLUMNS`` (``sex`` a
   string, the measurements doubles) in the order a batch row carries them, then
   :data:`PREDICTION_COLUMN`, the double that the batch transform (``JoinSource: Input``) appends.
 

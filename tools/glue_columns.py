@@ -3,8 +3,8 @@
 * ``CuratedCharactersTable`` ← ``jobs/schemas/characters.json`` (:func:`schema_columns`): same
   names, same order, each Spark type mapped to its Glue (Hive) type by :func:`glue_type`, the one
   mapping; a string column may be the partition column (its condition: :func:`condition_name`).
-* ``AbalonePredictionsTable`` ← the serving code's ``FEATURE_COLUMNS`` (:func:`prediction_columns`),
-  then :data:`PREDICTION_COLUMN`.
+* ``AbalonePredictionsTable`` ← ``FEATURE_COLUMNS`` of the serving code
+  (``model/code/abalone_features.py``; :func:`prediction_columns`), then :data:`PREDICTION_COLUMN`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.code.inference import FEATURE_COLUMNS, SEX_COLUMN
+from model.code.abalone_features import FEATURE_COLUMNS, SEX_COLUMN
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "jobs" / "schemas" / "characters.json"
