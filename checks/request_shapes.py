@@ -1,4 +1,4 @@
-"""Every request a Task state sends, checked against the AWS API model it ends up calling.
+"""Every request a Task state sends, mapped to the AWS API call it ends up making, and checked.
 
 A Step Functions service integration is not the API call itself: ``createCluster`` is EMR's
 ``RunJobFlow``, ``addStep`` wraps its one ``Step`` into ``AddJobFlowSteps``' ``Steps`` list,
@@ -6,32 +6,23 @@ A Step Functions service integration is not the API call itself: ``createCluster
 pipelines use to its botocore operation and renders the Task's resolved ``Parameters`` into the
 request the service receives (as the Step Functions developer guide documents it:
 ``connect-emr``, ``connect-sagemaker``, ``connect-ddb``, ``connect-lambda``, ``connect-sns``,
-``connect-eventbridge``).
+``connect-eventbridge``), with the rules an integration adds on top of its API.
 
-:func:`request_problems` then validates that request with botocore's own ``ParamValidator``
-(required members, types, unknown members, minimum lengths and values) and adds the model
-constraints botocore does not check on the client: ``pattern`` (Java regular expressions,
-translated), ``max`` length / value, and ``enum``, recursively through structures, lists and
-maps. Every problem names the parameter path and the rule, e.g.
+:func:`task_request_problems` checks the integration's rules, then the API model's
+(:mod:`checks.api_constraints`). Every problem names the parameter path and the rule, e.g.
 ``CreateTransformJob: Tags[0].Value: 'arn:…:run(1)' does not match pattern ^([\\p{L}…]*)$``.
-
-Pure: botocore's bundled models only (the version the layer pins), no client, no network.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import botocore.session
-from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
-from botocore.validate import ParamValidator
+from checks.api_constraints import request_problems, short_repr
+from checks.java_patterns import compile_java_pattern
 
 Request = dict[str, Any]
 
@@ -105,9 +96,9 @@ def emr_tag_problems(tags: Any) -> list[str]:
             if not low <= len(value) <= high:
                 problems.append(f"{where}: length {len(value)} is outside EMR's tag limit {low}-{high}")
             if not pattern.fullmatch(value):
-                problems.append(f"{where}: {_short(value)} breaks EMR's tag character set {EMR_TAG_PATTERN}")
+                problems.append(f"{where}: {short_repr(value)} breaks EMR's tag character set {EMR_TAG_PATTERN}")
             if value.lower().startswith("aws:"):
-                problems.append(f"{where}: {_short(value)} starts with the reserved prefix aws:")
+                problems.append(f"{where}: {short_repr(value)} starts with the reserved prefix aws:")
     return problems
 
 
@@ -189,11 +180,6 @@ def integration_for(resource: str, resource_type: str | None = None) -> Integrat
         raise UnknownIntegration(f"no API mapping for the integration {key!r}; known: {sorted(INTEGRATIONS)}") from None
 
 
-@cache
-def operation_model(service: str, operation: str) -> OperationModel:
-    return botocore.session.get_session().get_service_model(service).operation_model(operation)
-
-
 def task_request_problems(resource: str, parameters: Mapping[str, Any], resource_type: str | None = None) -> list[str]:
     """Everything wrong with what a Task sends: the integration's own rules, then the API model's."""
     integration = integration_for(resource, resource_type)
@@ -201,117 +187,3 @@ def task_request_problems(resource: str, parameters: Mapping[str, Any], resource
     problems = [f"{label}: {p}" for p in integration.extra_rules(parameters)]
     problems += request_problems(integration.service, integration.operation, integration.render(parameters))
     return problems
-
-
-def request_problems(service: str, operation: str, request: Mapping[str, Any]) -> list[str]:
-    """botocore's ParamValidator, plus pattern, max length/value and enum through the whole request."""
-    model = operation_model(service, operation)
-    problems: list[str] = []
-    report = ParamValidator().validate(dict(request), model.input_shape)
-    if report.has_errors():
-        problems += [line.strip() for line in report.generate_report().splitlines() if line.strip()]
-    problems += constraint_problems(request, model.input_shape)
-    return [p if p.startswith(f"{operation}:") else f"{operation}: {p}" for p in problems]
-
-
-def constraint_problems(value: Any, shape: Shape, path: str = "") -> list[str]:
-    """The model constraints ParamValidator skips, found recursively; each names its path and rule."""
-    where = path or "(request)"
-    problems: list[str] = []
-    meta = shape.metadata
-    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
-        for name, member in shape.members.items():
-            if name in value:
-                problems += constraint_problems(value[name], member, f"{path}.{name}" if path else name)
-    elif isinstance(shape, ListShape) and isinstance(value, list):
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{where}: {len(value)} items, more than the maximum of {meta['max']}")
-        for i, item in enumerate(value):
-            problems += constraint_problems(item, shape.member, f"{path}[{i}]")
-    elif isinstance(shape, MapShape) and isinstance(value, Mapping):
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{where}: {len(value)} entries, more than the maximum of {meta['max']}")
-        for key, item in value.items():
-            problems += constraint_problems(key, shape.key, f"{path}<key {key!r}>")
-            problems += constraint_problems(item, shape.value, f"{path}[{key!r}]")
-    elif shape.type_name == "string" and isinstance(value, str):
-        problems += _string_problems(value, shape, where)
-    elif shape.type_name in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
-        if "max" in meta and value > meta["max"]:
-            problems.append(f"{where}: {value} is more than the maximum of {meta['max']}")
-    elif shape.type_name == "blob" and isinstance(value, (str, bytes)):
-        size = len(value.encode("utf-8") if isinstance(value, str) else value)
-        if "max" in meta and size > meta["max"]:
-            problems.append(f"{where}: {size} bytes, more than the maximum of {meta['max']}")
-    return problems
-
-
-def _string_problems(value: str, shape: Shape, where: str) -> list[str]:
-    problems = []
-    meta = shape.metadata
-    if "max" in meta and len(value) > meta["max"]:
-        problems.append(f"{where}: length {len(value)} is more than the maximum of {meta['max']} ({_short(value)})")
-    if shape.enum and value not in shape.enum:
-        problems.append(f"{where}: {_short(value)} is not one of the enum values {list(shape.enum)}")
-    pattern = meta.get("pattern")
-    if pattern and not compile_java_pattern(pattern).fullmatch(value):
-        problems.append(f"{where}: {_short(value)} does not match pattern {pattern}")
-    return problems
-
-
-def _short(value: str, limit: int = 120) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "…")
-
-
-# ---------------------------------------------------------------------- Java regular expressions
-# The API models' patterns are Java regexes, matched against the whole value. Python's ``re``
-# lacks two constructs they use: Unicode categories (``\p{L}``) and UTF-16 surrogate pairs for
-# supplementary characters (``\uD800\uDC00-\uDBFF\uDFFF``). Both are rewritten to ranges.
-_SURROGATE_PAIR = re.compile(r"\\u(?P<hi>[dD][89abAB][0-9a-fA-F]{2})\\u(?P<lo>[dD][c-fC-F][0-9a-fA-F]{2})")
-_CATEGORY = re.compile(r"\\p\{(?P<cat>[A-Za-z]{1,2})\}")
-
-
-def _pair_to_codepoint(match: re.Match[str]) -> str:
-    hi, lo = int(match.group("hi"), 16), int(match.group("lo"), 16)
-    return f"\\U{0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00):08X}"
-
-
-@cache
-def _category_ranges(category: str) -> str:
-    """A character-class body (no brackets) matching every code point of a Unicode category prefix."""
-    ranges: list[tuple[int, int]] = []
-    for cp in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(cp)).startswith(category):
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    if not ranges:
-        raise ValueError(f"unknown Unicode category \\p{{{category}}}")
-    return "".join(f"\\U{a:08X}" if a == b else f"\\U{a:08X}-\\U{b:08X}" for a, b in ranges)
-
-
-@cache
-def compile_java_pattern(pattern: str) -> re.Pattern[str]:
-    """The Python equivalent of an API model pattern (matched with ``fullmatch``, as Java's ``matches``)."""
-    translated = _SURROGATE_PAIR.sub(_pair_to_codepoint, pattern)
-    out, in_class, i = [], False, 0
-    while i < len(translated):
-        ch = translated[i]
-        if ch == "\\":
-            match = _CATEGORY.match(translated, i)
-            if match:
-                body = _category_ranges(match.group("cat"))
-                out.append(body if in_class else f"[{body}]")
-                i = match.end()
-                continue
-            out.append(translated[i : i + 2])
-            i += 2
-            continue
-        if ch == "[" and not in_class:
-            in_class = True
-        elif ch == "]" and in_class:
-            in_class = False
-        out.append(ch)
-        i += 1
-    return re.compile("".join(out), re.DOTALL)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 # The features, in the order a batch CSV row carries them, and the sex encoding of the model's
-# input are defined once, in the serving code: inference.py ships alone in model.tar.gz, so it
+# input are defined once, in the serving code: model/code/ ships alone in model.tar.gz, so it
 # cannot import from here.
-from model.code.inference import FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_CODES, SEX_COLUMN, SEX_VALUES
+from model.code.abalone_features import FEATURE_COLUMNS, NUMERIC_COLUMNS, SEX_CODES, SEX_COLUMN, SEX_VALUES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ABALONE_PATH = REPO_ROOT / "data" / "abalone" / "abalone.data"
@@ -46,7 +46,7 @@ def load_abalone(path: str | os.PathLike[str] = ABALONE_PATH) -> pd.DataFrame:
 def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
     """The model's input for the rows of ``frame``: what ``inference.input_fn`` gives for them.
 
-    ``n × 8`` float64, column 0 the sex code (``inference.SEX_CODES``), then the numerics.
+    ``n × 8`` float64, column 0 the sex code (``abalone_features.SEX_CODES``), then the numerics.
     """
     codes = frame[SEX_COLUMN].map(SEX_CODES)
     if codes.isna().any():

@@ -6,7 +6,7 @@ Layout (what ``model_fn`` and the container expect under ``/opt/ml/model``)::
 
     model.pkl
     model.json
-    code/inference.py
+    code/*.py            inference.py and the modules beside it (model/code/, but __init__.py)
 
 No ``code/requirements.txt``: the container installs nothing at start-up (the model runs
 with network isolation), so the model must have been trained with the image's own Python,
@@ -31,11 +31,12 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.code.inference import METADATA_FILENAME, MODEL_FILENAME
+from model.code.model_metadata import METADATA_FILENAME, MODEL_FILENAME
 from model.env import ARTIFACTS_DIR, DEFAULT_ARTIFACT, REQUIREMENTS_PATH, image_pins, image_python
 
 CODE_DIR = Path(__file__).resolve().parent / "code"
-CODE_FILES: tuple[str, ...] = ("inference.py",)
+#: Every module of model/code/ (the package marker aside: in the container code/ is a sys.path entry).
+CODE_FILES: tuple[str, ...] = tuple(sorted(p.name for p in CODE_DIR.glob("*.py") if p.name != "__init__.py"))
 ARTIFACT_NAME = DEFAULT_ARTIFACT.name
 DEFAULT_MODEL_DIR = ARTIFACTS_DIR
 

@@ -37,8 +37,7 @@ import pickle
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
@@ -48,114 +47,21 @@ import pyarrow
 import scipy
 import sklearn
 import threadpoolctl
-from sklearn.base import RegressorMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyRegressor
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.linear_model import Ridge
-from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 from sklearn.model_selection import KFold, cross_validate, train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from model.code.inference import (
-    FEATURE_COLUMNS,
-    METADATA_FILENAME,
-    METADATA_FORMAT,
-    MODEL_FILENAME,
-    NUMERIC_COLUMNS,
-    SEX_CODES,
-)
+from model.candidates import CANDIDATES, single_threaded, tree_pipeline
+from model.code.abalone_features import FEATURE_COLUMNS, SEX_CODES
+from model.code.model_metadata import METADATA_FILENAME, METADATA_FORMAT, MODEL_FILENAME
 from model.data import ABALONE_PATH, TARGET_COLUMN, feature_matrix, load_abalone
 from model.env import ARTIFACTS_DIR
+from model.metrics import METRICS_FILENAME, Metrics, Score, format_report, score
 
 LOG = logging.getLogger(__name__)
 
-METRICS_FILENAME = "metrics.json"
 DEFAULT_OUT_DIR = ARTIFACTS_DIR
 PICKLE_PROTOCOL = 5
 DEFAULT_SEED = 42
-
-
-def linear_pipeline(regressor: RegressorMixin) -> Pipeline:
-    """One-hot sex code and standardised numerics, then ``regressor`` (for linear models)."""
-    codes = sorted(SEX_CODES.values())
-    preprocess = ColumnTransformer(
-        [
-            ("sex", OneHotEncoder(categories=[codes], handle_unknown="ignore", sparse_output=False), [0]),
-            ("numeric", StandardScaler(), list(range(1, 1 + len(NUMERIC_COLUMNS)))),
-        ],
-        remainder="drop",
-    )
-    return Pipeline([("preprocess", preprocess), ("regressor", regressor)])
-
-
-def tree_pipeline(regressor: RegressorMixin) -> Pipeline:
-    """``regressor`` on the input matrix as it is.
-
-    Trees split on thresholds, so scaling changes nothing and the sex code needs no one-hot
-    (two splits separate any one code). Without a ColumnTransformer, predicting imports no
-    pandas (scikit-learn 1.4's ColumnTransformer.transform does, 0.3 s at the first request).
-    """
-    return Pipeline([("regressor", regressor)])
-
-
-#: Name → factory(seed) of each model pipeline cross-validation chooses from.
-CANDIDATES: Mapping[str, Callable[[int], Pipeline]] = {
-    "ridge": lambda seed: linear_pipeline(Ridge(alpha=1.0)),
-    "random_forest": lambda seed: tree_pipeline(
-        RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=seed, n_jobs=-1)
-    ),
-    "hist_gradient_boosting": lambda seed: tree_pipeline(
-        HistGradientBoostingRegressor(
-            learning_rate=0.1,
-            max_iter=100,
-            max_leaf_nodes=15,
-            min_samples_leaf=20,
-            categorical_features=[0],
-            random_state=seed,
-        )
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Score:
-    """RMSE and MAE in rings (CV: mean and standard deviation over the folds)."""
-
-    rmse: float
-    mae: float
-    rmse_std: float | None = None
-    mae_std: float | None = None
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """What training measured; written as ``metrics.json`` beside the model."""
-
-    chosen: str
-    cv: dict[str, Score]  # every candidate, plus "mean_predictor"
-    holdout: Score  # the chosen model on the 20 % hold-out
-    holdout_mean_predictor: Score
-    n_rows: int
-    n_train: int
-    n_test: int
-    folds: int
-    seed: int
-    data_sha256: str
-    versions: dict[str, str]
-    train_seconds: float
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, object]) -> Metrics:
-        values = dict(doc)
-        values["cv"] = {k: Score(**v) for k, v in dict(values["cv"]).items()}  # type: ignore[call-overload]
-        values["holdout"] = Score(**values["holdout"])  # type: ignore[arg-type]
-        values["holdout_mean_predictor"] = Score(**values["holdout_mean_predictor"])  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
 
 
 def train(
@@ -202,8 +108,8 @@ def train(
     chosen = min(names, key=lambda n: cv[n].rmse)
     model = single_threaded(CANDIDATES[chosen](seed).fit(x_train, y_train))
     baseline = tree_pipeline(DummyRegressor(strategy="mean")).fit(x_train, y_train)
-    holdout = _score(y_test, model.predict(x_test))
-    holdout_mean = _score(y_test, baseline.predict(x_test))
+    holdout = score(y_test, model.predict(x_test))
+    holdout_mean = score(y_test, baseline.predict(x_test))
     LOG.info(
         "chosen %s: hold-out rmse %.3f mae %.3f (mean predictor rmse %.3f)",
         chosen,
@@ -254,37 +160,6 @@ def library_versions() -> dict[str, str]:
         "pandas": pandas.__version__,
         "pyarrow": pyarrow.__version__,
     }
-
-
-def single_threaded(pipeline: Pipeline) -> Pipeline:
-    """Set every ``n_jobs`` to None (one thread) on a fitted pipeline.
-
-    A random forest predicting on several threads adds the trees' outputs in whatever order
-    the threads finish, so the same rows can differ in the last bits between calls. One
-    thread makes every prediction reproducible bit for bit, whatever the batching; the
-    serving container parallelises across requests (one worker per vCPU) instead.
-    """
-    params = {name: None for name in pipeline.get_params(deep=True) if name.endswith("n_jobs")}
-    return pipeline.set_params(**params) if params else pipeline
-
-
-def _score(y_true: object, y_pred: np.ndarray) -> Score:
-    return Score(rmse=float(root_mean_squared_error(y_true, y_pred)), mae=float(mean_absolute_error(y_true, y_pred)))
-
-
-def format_report(metrics: Metrics) -> str:
-    """A small text table of the CV and hold-out figures."""
-    lines = [f"{'model':<24}{'cv rmse':>14}{'cv mae':>10}", "-" * 48]
-    for name, score in sorted(metrics.cv.items(), key=lambda item: item[1].rmse):
-        mark = " *" if name == metrics.chosen else ""
-        lines.append(f"{name:<24}{score.rmse:>8.3f} ±{score.rmse_std or 0:.2f}{score.mae:>10.3f}{mark}")
-    chosen, mean = metrics.holdout, metrics.holdout_mean_predictor
-    lines.append("")
-    lines.append(
-        f"hold-out ({metrics.n_test} rows): {metrics.chosen} rmse {chosen.rmse:.3f} mae {chosen.mae:.3f}; "
-        f"mean predictor rmse {mean.rmse:.3f} mae {mean.mae:.3f}"
-    )
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

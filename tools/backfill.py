@@ -19,196 +19,42 @@ tool itself writes nothing to the ledger. ``--dry-run`` prints everything and st
 
 Exit codes: 0 started (or dry run), 2 a clear error, printed as one line naming the field and
 the rule (bad range, unknown pipeline, no stack, a missing output, start refused).
+
+The rules are :mod:`tools.backfill_plan`'s, the AWS calls :mod:`tools.backfill_aws`'s; this module
+prints the plan and is the command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import secrets
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-from pydantic import ValidationError
+from botocore.exceptions import BotoCoreError, NoRegionError
 
+from tools.backfill_aws import FUNCTION_OUTPUT, LEDGER_OUTPUT, STATE_MACHINE_OUTPUTS, read_ledger, read_limits, start
+from tools.backfill_plan import (
+    Backfill,
+    BackfillError,
+    Limits,
+    check_pipeline,
+    describe_slots,
+    execution_input,
+    execution_name,
+    validate_range,
+)
 from tools.stack import StackError, read_outputs, require_output
-from transient_analytics import ledger  # layers/shared on PYTHONPATH, as the Makefile sets it
-from transient_analytics.errors import InvalidEventError, describe_validation_error
-from transient_analytics.ledger import SlotRecord
-from transient_analytics.ledger_store import SlotLedger
-from transient_analytics.models import RunRequest
-from transient_analytics.planning import max_slots
-from transient_analytics.settings import PrepareRunSettings
-from transient_analytics.slots import GRIDS, Pipeline, SlotRange, parse_range, slot_id
-
-STATE_MACHINE_OUTPUTS: dict[str, str] = {
-    "emr": "EmrPipelineStateMachineArn",
-    "transform": "BatchTransformStateMachineArn",
-}
-LEDGER_OUTPUT = "SlotLedgerTableName"
-FUNCTION_OUTPUT = "PrepareRunFunctionName"
-#: The field names the execution input uses; every refusal names them.
-FIELD = "backfill"
-#: StartExecution's name rule (1..80 characters, no whitespace, brackets, wildcards or
-#: ``" # % \\ ^ | ~ ` $ & , ; : /``); we keep to the subset CloudWatch Logs accepts.
-EXECUTION_NAME_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
-EXECUTION_NAME_MAX = 80
-ERROR_SHOWN_CHARS = 70
-
-
-class BackfillError(Exception):
-    """A refusal the user can act on; printed as one line."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What the stack's PrepareRun allows: slots per backfill and per run, and where that was read."""
-
-    max_backfill_slots: int
-    max_slots_per_run: int
-    source: str
-
-
-@dataclass(frozen=True)
-class SlotLine:
-    slot: str
-    state: str
-    attempts: str
-    rows_written: str
-    action: str
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Backfill:
-    """What the tool did (or, in a dry run, would do)."""
-
-    stack_name: str
-    pipeline: Pipeline
-    state_machine_arn: str
-    range: SlotRange
-    slots: list[SlotLine]
-    execution_name: str
-    execution_input: dict[str, Any]
-    execution_arn: str | None
+from transient_analytics.slots import GRIDS, slot_id
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------- rules (the layer's)
-
-
-def check_pipeline(name: str) -> Pipeline:
-    for pipeline in GRIDS:
-        if name == pipeline:
-            return pipeline
-    raise BackfillError(f"pipeline: must be one of {', '.join(sorted(GRIDS))} (got {name!r})")
-
-
-def validate_range(pipeline: Pipeline, first: str, end: str, limits: Limits, now: datetime) -> SlotRange:
-    """The range as PrepareRun will accept it: ``slots.parse_range`` with the stack's limit."""
-    grid = GRIDS[pipeline]
-    try:
-        return parse_range(first, end, grid, limits.max_backfill_slots, field=FIELD, now=now)
-    except InvalidEventError as exc:
-        raise BackfillError(str(exc)) from None
-
-
-def execution_input(rng: SlotRange) -> dict[str, Any]:
-    """The execution's input, checked against the model PrepareRun parses it with."""
-    data = {"backfill": {"from": slot_id(rng.first), "to": slot_id(rng.end)}, "trigger": "backfill"}
-    RunRequest.model_validate(data)
-    return data
-
-
-def execution_name(pipeline: Pipeline, rng: SlotRange, now: datetime, token: str) -> str:
-    """``backfill-emr-2026-11-25T2000Z-2026-11-25T2100Z-20261201T093012Z-1a2b``: readable, unique, ≤ 80."""
-    first, end = (slot_id(t).replace(":", "") for t in (rng.first, rng.end))
-    name = f"backfill-{pipeline}-{first}-{end}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{token}"
-    if len(name) > EXECUTION_NAME_MAX or not EXECUTION_NAME_PATTERN.fullmatch(name):
-        raise BackfillError(f"execution name {name!r}: must match {EXECUTION_NAME_PATTERN.pattern}")
-    return name
-
-
-def describe_slots(
-    pipeline: Pipeline, rng: SlotRange, records: dict[str, SlotRecord] | None, now: datetime
-) -> list[SlotLine]:
-    """Each slot of the range, its state now and what the backfill does to it (``ledger.requeue``'s rule)."""
-    lines = []
-    for start in rng.slots(GRIDS[pipeline]):
-        sid = slot_id(start)
-        if records is None:
-            lines.append(SlotLine(sid, "?", "-", "-", "→ pending"))
-            continue
-        record = records.get(sid)
-        try:
-            ledger.requeue(record, pipeline=pipeline, slot=sid, now=now)
-        except ledger.TransitionRefused:
-            assert record is not None
-            until = slot_id(record.lease_expires_at) if record.lease_expires_at else "?"
-            action = f"left to the run holding it (lease until {until})"
-        else:
-            action = {
-                None: "→ pending (new record)",
-                "pending": "already pending",
-                "quarantined": "released → pending (attempts reset)",
-                "done": "→ pending (converted again)",
-            }.get(record.state if record else None, "→ pending (attempts reset)")
-        lines.append(
-            SlotLine(
-                slot=sid,
-                state=record.state if record else "(no record)",
-                attempts=str(record.attempts) if record else "-",
-                rows_written="-" if record is None or record.rows_written is None else f"{record.rows_written:,}",
-                action=action,
-                error=(record.error or "")[:ERROR_SHOWN_CHARS] if record else "",
-            )
-        )
-    return lines
-
-
-# --------------------------------------------------------------------------- AWS reads
-
-
-def read_limits(lambda_client: Any, function_name: str | None, pipeline: Pipeline) -> Limits:
-    """The limits from the PrepareRun function's environment, or ``PrepareRunSettings``' defaults."""
-    reason = f"the stack has no {FUNCTION_OUTPUT} output"
-    if function_name:
-        try:
-            env = lambda_client.get_function_configuration(FunctionName=function_name)
-            settings = PrepareRunSettings.model_validate(env.get("Environment", {}).get("Variables", {}))
-        except ClientError as exc:
-            reason = f"cannot read {function_name}'s configuration: {exc.response.get('Error', {}).get('Code')}"
-        except ValidationError as exc:
-            reason = f"{function_name}'s environment does not validate: {describe_validation_error(exc)}"
-        else:
-            return Limits(settings.MAX_BACKFILL_SLOTS, max_slots(pipeline, settings), f"{function_name}'s environment")
-    fields = PrepareRunSettings.model_fields
-    per_run = "EMR_MAX_SLOTS_PER_RUN" if pipeline == "emr" else "TRANSFORM_MAX_SLOTS_PER_RUN"
-    return Limits(fields["MAX_BACKFILL_SLOTS"].default, fields[per_run].default, f"defaults ({reason})")
-
-
-def read_ledger(ddb: Any, table: str, pipeline: Pipeline, rng: SlotRange) -> tuple[dict[str, SlotRecord] | None, str]:
-    """The range's records (one consistent Query), or None and why not."""
-    starts = rng.slots(GRIDS[pipeline])
-    try:
-        return SlotLedger(ddb, table).window(pipeline, slot_id(starts[0]), slot_id(starts[-1])), ""
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        return None, f"ledger {table} not readable ({error.get('Code')}: {error.get('Message')})"
-    except ValidationError as exc:
-        return None, f"ledger {table} holds a record that does not validate: {describe_validation_error(exc)}"
-
-
-# --------------------------------------------------------------------------- the command
 
 
 def render(b: Backfill, limits: Limits, ledger_note: str) -> str:
@@ -291,21 +137,6 @@ def backfill(
     arn = start(clients["stepfunctions"], result)
     out.write(f"started {arn}\n")
     return replace(result, execution_arn=arn)
-
-
-def start(sfn: Any, b: Backfill) -> str:
-    try:
-        response = sfn.start_execution(
-            stateMachineArn=b.state_machine_arn, name=b.execution_name, input=json.dumps(b.execution_input)
-        )
-    except NoCredentialsError:
-        raise BackfillError("no AWS credentials found (set AWS_PROFILE or the AWS_* variables)") from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise BackfillError(
-            f"start-execution on {b.state_machine_arn} refused: {error.get('Code')}: {error.get('Message')}"
-        ) from None
-    return response["executionArn"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,9 @@ import pytest
 
 from offline.cfn import Stack, load_template
 from tools import glue_catalog
-from tools.glue_catalog import Column, glue_type, render_blocks, rewrite, schema_columns, verify
+from tools.glue_blocks import render_blocks, rewrite
+from tools.glue_columns import Column, glue_type, prediction_columns, schema_columns
+from tools.glue_verify import parse_column, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +46,7 @@ def test_the_characters_columns_are_the_schema_fields_in_order_with_their_glue_t
     columns = template["Resources"]["CuratedCharactersTable"]["Properties"]["TableInput"]["StorageDescriptor"][
         "Columns"
     ]
-    names = [glue_catalog._parse_column(c).name for c in columns]
+    names = [parse_column(c).name for c in columns]
     assert names == ["id", "name", "class", "race", "level", "light", "guardian_rank", "is_active", "last_played"]
     assert schema_columns(glue_catalog.load_schema())[0] == Column("id", "bigint")
 
@@ -82,7 +84,7 @@ def test_a_predictions_column_that_is_not_inference_pys_fails_the_check(template
 
 
 def test_the_predictions_columns_are_the_features_then_the_prediction():
-    assert [(c.name, c.glue_type) for c in glue_catalog.prediction_columns()] == [
+    assert [(c.name, c.glue_type) for c in prediction_columns()] == [
         ("sex", "string"),
         ("length", "double"),
         ("diameter", "double"),

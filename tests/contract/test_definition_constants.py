@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from checks.request_shapes import constraint_problems, integration_for, operation_model
+from checks.api_constraints import constraint_problems, operation_model
+from checks.request_shapes import integration_for
 from offline.cfn import Stack, load_template, render_definition
 from tests.statemachines.sfn_support import ROOT
 

@@ -6,14 +6,9 @@ from typing import Any
 
 import pytest
 
-from checks.request_shapes import (
-    INTEGRATIONS,
-    UnknownIntegration,
-    compile_java_pattern,
-    integration_key,
-    request_problems,
-    task_request_problems,
-)
+from checks.api_constraints import request_problems
+from checks.java_patterns import compile_java_pattern
+from checks.request_shapes import INTEGRATIONS, UnknownIntegration, integration_key, task_request_problems
 
 CREATE = "arn:aws:states:::elasticmapreduce:createCluster.sync"
 ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"

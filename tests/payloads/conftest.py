@@ -26,7 +26,15 @@ from model import env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The tests that need the serving image's libraries (the Makefile's MODEL_TESTS).
-MODEL_TEST_FILES = ("test_model_training.py", "test_package.py", "test_inference.py", "test_batching.py")
+MODEL_TEST_FILES = (
+    "test_model_training.py",
+    "test_package.py",
+    "test_inference_handlers.py",
+    "test_inference_fast_paths.py",
+    "test_inference_model_fn.py",
+    "test_inference_module.py",
+    "test_batching.py",
+)
 IN_MODEL_ENV = env.is_model_env()
 _ALL_FILES = sorted(path.name for path in Path(__file__).parent.glob("test_*.py"))
 collect_ignore = (

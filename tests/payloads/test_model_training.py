@@ -16,7 +16,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from model import env
-from model.code import inference
+from model.code import abalone_features, model_metadata
 from model.data import ABALONE_PATH, COLUMNS, FEATURE_COLUMNS, feature_matrix, load_abalone
 from model.train import CANDIDATES, METADATA_FILENAME, METRICS_FILENAME, MODEL_FILENAME, Metrics, library_versions
 
@@ -81,7 +81,7 @@ def test_metrics_json_records_what_train_returned(trained_model: TrainedModel) -
 def test_model_json_records_what_model_fn_checks(trained_model: TrainedModel) -> None:
     card = json.loads((trained_model.model_dir / METADATA_FILENAME).read_text())
     assert card == {
-        "format": inference.METADATA_FORMAT,
+        "format": model_metadata.METADATA_FORMAT,
         "features": list(FEATURE_COLUMNS),
         "sex_codes": {"F": 0.0, "I": 1.0, "M": 2.0},
         "model": metrics_of(trained_model).chosen,
@@ -104,14 +104,16 @@ def test_a_linear_candidate_one_hots_the_sex_code_in_the_encoders_order(tmp_path
     encoder = model.named_steps["preprocess"].named_transformers_["sex"]
     assert encoder.handle_unknown == "ignore"
     assert [list(c) for c in encoder.categories_] == [[0.0, 1.0, 2.0]]  # F, I, M: sorted as the strings were
-    assert sorted(inference.SEX_CODES, key=inference.SEX_CODES.__getitem__) == sorted(inference.SEX_VALUES)
+    assert sorted(abalone_features.SEX_CODES, key=abalone_features.SEX_CODES.__getitem__) == sorted(
+        abalone_features.SEX_VALUES
+    )
 
 
 def test_the_feature_matrix_codes_sex_and_keeps_the_numbers() -> None:
     frame = load_abalone().head(3)
     matrix = feature_matrix(frame)
     assert matrix.dtype == np.float64 and matrix.shape == (3, 8)
-    assert matrix[:, 0].tolist() == [inference.SEX_CODES[s] for s in frame["sex"]]
+    assert matrix[:, 0].tolist() == [abalone_features.SEX_CODES[s] for s in frame["sex"]]
     np.testing.assert_array_equal(matrix[:, 1:], frame[list(FEATURE_COLUMNS[1:])].to_numpy())
 
 

@@ -28,7 +28,15 @@ from model.package import CODE_DIR, build_artifact, check_versions
 
 from .conftest import TrainedModel
 
-MEMBERS = ["model.pkl", "model.json", "code/inference.py"]
+#: The model, its record, and every module of model/code/ (inference.py and the modules it imports).
+MEMBERS = [
+    "model.pkl",
+    "model.json",
+    "code/abalone_features.py",
+    "code/csv_codec.py",
+    "code/inference.py",
+    "code/model_metadata.py",
+]
 #: What aws/sagemaker-scikit-learn-container's docker/1.4-2/base/Dockerfile.cpu installs exactly
 #: (`uv pip install numpy==2.1.0 scikit-learn==1.4.2 pyarrow==17.0.0`, Python 3.10): the record
 #: requirements-model.txt must agree with.
@@ -85,7 +93,8 @@ def test_artifact_holds_exactly_the_model_its_record_and_the_serving_code(
         contents = {m.name: tar.extractfile(m).read() for m in members}  # type: ignore[union-attr]
     assert contents["model.pkl"] == (trained_model.model_dir / "model.pkl").read_bytes()
     assert contents["model.json"] == (trained_model.model_dir / "model.json").read_bytes()
-    assert contents["code/inference.py"] == (CODE_DIR / "inference.py").read_bytes()
+    for name in MEMBERS[2:]:
+        assert contents[name] == (CODE_DIR / name.removeprefix("code/")).read_bytes(), name
 
 
 def test_artifact_bytes_are_reproducible(model_artifact: Path, trained_model: TrainedModel, tmp_path: Path) -> None:

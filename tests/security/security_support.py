@@ -1,4 +1,4 @@
-"""Helpers of the security tests: paths, the checks/ scripts as modules, policy statements.
+"""Helpers of the security tests: paths, the checks/ scripts as modules, policy statements and their grants.
 
 The translated template is the committed snapshot ``tests/security/translated-template.json``
 that ``bash checks/static.sh`` keeps up to date (``--update-snapshot`` rewrites it), so these
@@ -7,6 +7,7 @@ tests need neither the SAM CLI nor its virtual environment.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 from dataclasses import dataclass
@@ -92,3 +93,46 @@ def collect_statements(template: dict[str, Any]) -> list[Statement]:
             for body in as_list(document["Statement"]):
                 statements.append(Statement(where, resource["Type"], kind, body))
     return statements
+
+
+# ------------------------------------------------------------------ what statements grant
+def allows(statement: Statement) -> bool:
+    return statement.effect == "Allow"
+
+
+def statements_of_role(statements: list[Statement], role: str) -> list[Statement]:
+    return [s for s in statements if s.where.startswith(f"{role}/") and s.kind == "identity"]
+
+
+def grants(statements: list[Statement], action: str) -> list[Statement]:
+    """Allow statements whose Action list names ``action`` (exactly, or by a prefix pattern)."""
+    return [
+        s
+        for s in statements
+        if allows(s) and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in as_list(s.body.get("Action", [])))
+    ]
+
+
+def resource_texts(statement: Statement) -> list[str]:
+    return [text_of(r) for r in statement.resources]
+
+
+def condition_values(statement: Statement, key: str) -> list[Any]:
+    values = []
+    for operator_block in statement.body.get("Condition", {}).values():
+        if key in operator_block:
+            values.extend(as_list(operator_block[key]))
+    return values
+
+
+#: What Step Functions needs to set up vended log delivery to CloudWatch Logs (resource "*" only).
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)

@@ -1,0 +1,225 @@
+"""The slot ledger's behaviour, driven by the layer's real code over an in-memory landing and ledger.
+
+``planning.prepare_run`` (slot grid, landing fingerprints, ``ledger.select`` and
+``ledger.claim``, the run plan) before the cluster, ``recording.record`` (``ledger.complete`` /
+``ledger.fail``, quarantine) after it, with the Spark job's per-slot report (a poison slot fails,
+the others of its batch convert). The in-memory ledger's writes are conditional on the record's
+version, as the DynamoDB store's are. Only the durations and the job's outcome are simulated.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bench.slot_day_model import (
+    BYTES_PER_ROW,
+    DAY,
+    GRID,
+    MAX_DRAIN_TICKS,
+    PIPELINE,
+    Assumptions,
+    Day,
+    cluster_time,
+    minutes,
+    ticks,
+)
+from bench.slot_day_outcome import Outcome, Tracker
+from transient_analytics import planning, recording
+from transient_analytics.ledger import SlotRecord
+from transient_analytics.models import (
+    ExecutionContext,
+    PrepareRunEvent,
+    RecordedPlan,
+    RecordSlotsEvent,
+    RunRequest,
+    TaskError,
+)
+from transient_analytics.plan import RunPlan
+from transient_analytics.settings import PrepareRunSettings, RecordSlotsSettings
+from transient_analytics.slots import ObjectRef, Pipeline, parse_slot_id, slot_id
+
+ACCOUNT = "123456789012"
+STATE_MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:bench-emr-pipeline"
+POISON_ERROR = "csv_to_parquet: error: header mismatch: expected 7 columns, got 3"
+
+
+class MemoryLanding:
+    """planning.Landing over the day's objects visible at the simulation's clock."""
+
+    def __init__(self, day: Day) -> None:
+        self.day, self.now = day, DAY
+
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectRef]:
+        return [o.ref for o in self.day.visible(self.now) if o.ref.key.startswith(prefix)]
+
+
+class MemoryLedger:
+    """planning.Ledger and recording.Ledger in memory: reads, and writes conditional on the version."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], SlotRecord] = {}
+
+    def window(self, pipeline: Pipeline, first_slot: str, last_slot: str) -> dict[str, SlotRecord]:
+        return {s: r for (p, s), r in self.records.items() if p == pipeline and first_slot <= s <= last_slot}
+
+    def open(self, pipeline: Pipeline) -> dict[str, SlotRecord]:
+        return {s: r for (p, s), r in self.records.items() if p == pipeline and r.is_open}
+
+    def get_many(self, pipeline: Pipeline, slots: list[str]) -> dict[str, SlotRecord]:
+        return {s: r for s in slots if (r := self.records.get((pipeline, s))) is not None}
+
+    def write(self, new: SlotRecord, expected_version: int | None) -> bool:
+        current = self.records.get((new.pipeline, new.slot))
+        if (current.version if current else None) != expected_version:
+            return False
+        self.records[(new.pipeline, new.slot)] = new
+        return True
+
+
+class Reports:
+    """recording.Reports: the run report the simulated Spark job wrote."""
+
+    def __init__(self) -> None:
+        self.by_uri: dict[str, Any] = {}
+
+    def read_json(self, uri: str) -> Any | None:
+        return self.by_uri.get(uri)
+
+
+def settings() -> tuple[PrepareRunSettings, RecordSlotsSettings]:
+    """The handlers' settings with their defaults (only the required names given)."""
+    common = {"DATA_BUCKET": "bench-data", "NAME_PREFIX": "bench", "LEDGER_TABLE": "bench-ledger"}
+    prep = PrepareRunSettings.model_validate({**common, "TRANSFORM_JOB_BASE_NAME": "ta-abalone"})
+    rec = RecordSlotsSettings.model_validate({**common, "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT}:bench"})
+    return prep, rec
+
+
+@dataclass(order=True)
+class Event:
+    """A tick or a run's end, in the simulation's queue."""
+
+    at: datetime
+    order: int  # a run's RecordSlots before a tick at the same instant
+    seq: int
+    kind: str = field(compare=False)
+    payload: Any = field(compare=False, default=None)
+
+
+def simulate_ledger(a: Assumptions, day: Day) -> Outcome:
+    """The day with the ledger, then drain ticks until it is idle (at most :data:`MAX_DRAIN_TICKS`)."""
+    prep, rec = settings()
+    out, track = Outcome(max_lag_metric_minutes=0.0, drain_ticks=0), Tracker(day)
+    landing, store, reports = MemoryLanding(day), MemoryLedger(), Reports()
+    queue: list[Event] = []
+    seq = 0
+
+    def push(at: datetime, order: int, kind: str, payload: Any = None) -> None:
+        nonlocal seq
+        seq += 1
+        heapq.heappush(queue, Event(at, order, seq, kind, payload))
+
+    for t in ticks(a):
+        push(t, 1, "tick")
+    in_flight, last_day_tick = 0, DAY + a.ticks * GRID.length
+    while queue:
+        ev = heapq.heappop(queue)
+        landing.now = ev.at
+        if ev.kind == "record":
+            in_flight -= 1
+            _record(ev.payload, ev.at, store, reports, rec, track, out)
+            continue
+        plan, lag = _tick(ev.at, ev.seq, prep, landing, store)
+        out.max_lag_metric_minutes = max(out.max_lag_metric_minutes or 0.0, minutes(lag))
+        if ev.at > last_day_tick:
+            out.drain_ticks = (out.drain_ticks or 0) + 1
+        if plan.work:
+            rows = sum(o.rows for s in plan.slots for o in day.of_slot(parse_slot_id(s.slot), ev.at))
+            objects = sum(s.objects for s in plan.slots)
+            duration = cluster_time(a, rows)
+            out.clusters += 1
+            out.empty_clusters += 1 if objects == 0 else 0
+            out.cluster_minutes += minutes(duration)
+            track.intervals.append((ev.at, ev.at + duration))
+            in_flight += 1
+            push(ev.at + duration, 0, "record", (plan, ev.seq))
+        idle = not plan.work and in_flight == 0 and not store.open(PIPELINE).keys() - _quarantined(store)
+        if ev.at >= last_day_tick and not idle and out.drain_ticks < MAX_DRAIN_TICKS:
+            push(ev.at + GRID.length, 1, "tick")
+    states = {s: r.state for (_, s), r in store.records.items()}
+    for sid, state in sorted(states.items()):
+        if state == "quarantined":
+            r = store.records[(PIPELINE, sid)]
+            out.notes.append(f"{sid} quarantined after {r.attempts} attempts: {r.error}")
+    for sid, conversions in sorted(track.converted.items()):
+        if len(conversions) > 1:
+            again = ", ".join(f"{t:%H:%MZ}" for t, _ in conversions[1:])
+            out.notes.append(f"{sid} converted again at {again} (its contents changed: late file), partition replaced")
+    return track.finish(out, states)
+
+
+def _quarantined(store: MemoryLedger) -> set[str]:
+    return {s for (_, s), r in store.records.items() if r.state == "quarantined"}
+
+
+def _execution(seq: int) -> ExecutionContext:
+    name = f"tick-{seq:04d}"
+    return ExecutionContext(
+        id=f"arn:aws:states:us-east-1:{ACCOUNT}:execution:bench-emr-pipeline:{name}",
+        name=name,
+        state_machine_arn=STATE_MACHINE,
+    )
+
+
+def _tick(
+    at: datetime, seq: int, prep: PrepareRunSettings, landing: MemoryLanding, store: MemoryLedger
+) -> tuple[RunPlan, timedelta]:
+    event = PrepareRunEvent(
+        pipeline=PIPELINE, input=RunRequest(scheduled_time=at, trigger="schedule"), execution=_execution(seq)
+    )
+    plan, stats = planning.prepare_run(event, prep, at, landing, store)
+    return plan, stats.lag
+
+
+def _record(
+    payload: tuple[RunPlan, int],
+    at: datetime,
+    store: MemoryLedger,
+    reports: Reports,
+    rec: RecordSlotsSettings,
+    track: Tracker,
+    out: Outcome,
+) -> None:
+    plan, seq = payload
+    lines = []
+    for s in plan.slots:
+        if s.slot == slot_id(track.day.poison):
+            lines.append({"slot": s.slot, "status": "failed", "error": POISON_ERROR})
+        else:
+            rows = s.bytes // BYTES_PER_ROW
+            lines.append(
+                {
+                    "slot": s.slot,
+                    "status": "converted",
+                    "manifest_uri": s.manifest_uri,
+                    "rows_read": rows,
+                    "rows_written": rows,
+                    "bad_rows": 0,
+                }
+            )
+    assert plan.report_uri is not None
+    reports.by_uri[plan.report_uri] = {"format": 1, "run_id": plan.run_id, "slots": lines}
+    failed = [line for line in lines if line["status"] == "failed"]
+    event = RecordSlotsEvent(
+        pipeline=PIPELINE,
+        outcome="step_failed" if failed else "step_succeeded",
+        execution=_execution(seq),
+        plan=RecordedPlan(run_id=plan.run_id, slots=plan.slots, report_uri=plan.report_uri),
+        error=TaskError(Error="States.TaskFailed", Cause=POISON_ERROR) if failed else None,
+    )
+    result = recording.record(event, rec, at, store, reports)
+    by_slot = {s.slot: s for s in plan.slots}
+    for sid in result.converted:
+        track.convert(sid, at, by_slot[sid].fingerprint)
