@@ -16,12 +16,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from iam_policies import Policy, policies, statements
-from iam_resolve import PARAMETER_SETS, Resolver
 from policy_sentry.querying.actions import get_privilege_info
+
+from offline.cfn.resolver import DEFAULT_ACCOUNT_ID, Resolver
 
 with warnings.catch_warnings():  # parliament warns at import time
     warnings.simplefilter("ignore")
     from parliament import analyze_policy_string
+
+#: The parameter sets linted: the defaults, and existing roles with the model published, so that
+#: both sides of every ``Fn::If`` are linted.
+PARAMETER_SETS: dict[str, dict[str, str]] = {
+    "defaults": {},
+    "existing-roles-model-published": {
+        "ExistingEmrServiceRoleName": "existing-emr-service-role",
+        "ExistingEmrEc2RoleName": "existing-emr-ec2-role",
+        "ExistingSageMakerRoleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/existing-sagemaker-role",
+        "ModelPublished": "true",
+        "NotificationEmail": "ops@example.com",
+        "EmrSubnetId": "subnet-0123456789abcdef0",
+    },
+}
 
 #: Global condition keys (IAM User Guide, "AWS global condition context keys"), valid on every action.
 GLOBAL_KEY = re.compile(
@@ -154,7 +169,7 @@ def lint(template: dict[str, Any]) -> tuple[list[Finding], int]:
     findings: list[Finding] = []
     count = 0
     for label, overrides in PARAMETER_SETS.items():
-        resolver = Resolver(template, overrides)
+        resolver = Resolver(template, parameters=overrides)
         for policy in policies(template, resolver):
             count += 1
             findings += parliament_findings(policy, label)

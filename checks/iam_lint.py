@@ -3,11 +3,11 @@
     .venv-iamlint/bin/python checks/iam_lint.py [--template build/translated-template.json]
                                                [--allow checks/iam-lint-allow.json]
 
-Runs in its own environment (requirements-iamlint.txt). The command line and the allow file;
-the work is done beside it: ``iam_resolve`` resolves the template's intrinsic functions for each
-parameter set (the defaults, and existing roles with the model published, so both sides of every
-``Fn::If`` are linted), ``iam_policies`` collects every policy document it creates, and
-``iam_findings`` runs parliament and policy_sentry over them.
+Runs in its own environment (requirements-iamlint.txt) with the repository root on PYTHONPATH:
+the template's intrinsic functions are resolved by the twin's resolver (:mod:`offline.cfn.resolver`,
+no cfn-lint needed) for each parameter set of ``iam_findings`` (the defaults, and existing roles with
+the model published, so both sides of every ``Fn::If`` are linted); ``iam_policies`` collects every
+policy document it creates, and ``iam_findings`` runs parliament and policy_sentry over them.
 
 Each finding is printed with the resource, policy, statement and action. The run fails unless
 every finding is justified in the allow file (``{"justified": [{"issue", "resource", "reason",
@@ -23,8 +23,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from iam_findings import Finding, lint
-from iam_resolve import PARAMETER_SETS, LintInputError
+from iam_findings import PARAMETER_SETS, Finding, lint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         allow = json.loads(args.allow.read_text(encoding="utf-8"))["justified"] if args.allow.exists() else []
         for j in allow:
             if not j.get("reason") or not j.get("issue") or not j.get("resource"):
-                raise LintInputError(f"{args.allow}: every justification needs issue, resource and reason: {j}")
+                raise ValueError(f"{args.allow}: every justification needs issue, resource and reason: {j}")
         findings, count = lint(template)
     except (OSError, ValueError, KeyError) as exc:
         print(f"iam_lint: error: {exc}", file=sys.stderr)

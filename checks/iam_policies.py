@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iam_resolve import Resolver
+from offline.cfn.resolver import Resolver
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Policy:
 
 def policies(template: dict[str, Any], resolver: Resolver) -> Iterator[Policy]:
     for logical_id, resource in template.get("Resources", {}).items():
-        if not resolver.created(logical_id):
+        if not resolver.is_created(logical_id):
             continue
         rtype, props = resource["Type"], resource.get("Properties", {})
         if rtype == "AWS::IAM::Role":

@@ -196,7 +196,7 @@ checkov_on() { "$CHECKOV" --config-file .checkov.yaml -f "$1"; }
 # parliament and policy_sentry over every policy of a translated template; each finding fixed or
 # justified in checks/iam-lint-allow.json (a justification that matches nothing fails too).
 iam_lint() {
-  PYTHONWARNINGS=ignore .venv-iamlint/bin/python checks/iam_lint.py --template "$1" --allow checks/iam-lint-allow.json
+  PYTHONPATH="$ROOT" PYTHONWARNINGS=ignore .venv-iamlint/bin/python checks/iam_lint.py --template "$1" --allow checks/iam-lint-allow.json
 }
 
 sam_build() {

@@ -22,7 +22,10 @@ import re
 import sys
 from pathlib import Path
 
-from offline.cfn import Stack, TemplateError, load_template, render_definition
+from offline.cfn.definitions import render_definition
+from offline.cfn.resolver import TemplateError
+from offline.cfn.stack import Stack
+from offline.cfn.template import load_template
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 

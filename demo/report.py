@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.picture import visits_from_history
-from offline.cfn import all_states
+from offline.cfn.definitions import all_states
 from offline.harness import REPO_ROOT, ExecutionResult
 
 

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
-from offline.cfn import FunctionSpec
+from offline.cfn.stack import FunctionSpec
 
 _INVOKE_LOCK = threading.RLock()
 

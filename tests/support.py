@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from offline.cfn import load_template
+from offline.cfn.template import load_template
 from offline.lambdas import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from offline.cfn import load_template
+from offline.cfn.template import load_template
 from tools.glue_blocks import render_blocks, rewrite
 from tools.glue_columns import ROOT, SCHEMA, load_schema
 from tools.glue_verify import verify

@@ -11,8 +11,8 @@ from dataclasses import replace as with_changes
 from pathlib import Path
 from typing import Any
 
+from offline.cfn.resolver import TemplateError
 from offline.cfn.stack import Stack, StateMachineSpec
-from offline.cfn.template import TemplateError
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
 

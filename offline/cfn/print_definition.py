@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from offline.cfn.definitions import render_definition
+from offline.cfn.resolver import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME, TemplateError
 from offline.cfn.stack import Stack
-from offline.cfn.template import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME, TemplateError, load_template
+from offline.cfn.template import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,15 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from offline.cfn.template import (
-    DEFAULT_ACCOUNT_ID,
-    DEFAULT_REGION,
-    DEFAULT_STACK_NAME,
-    PARTITION,
-    URL_SUFFIX,
-    TemplateError,
-    as_parameter_string,
-)
+#: moto's default account; also what the fixtures in events/ use.
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STACK_NAME = "transient-analytics-dev"
+PARTITION = "aws"
+URL_SUFFIX = "amazonaws.com"
+
+
+class TemplateError(ValueError):
+    """The template uses something this resolver does not know, or refers to a missing name."""
+
+
+def as_parameter_string(value: Any) -> str:
+    """CloudFormation hands every parameter and environment value over as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @dataclass
@@ -106,15 +114,26 @@ class Resolver:
             "AWS::SQS::Queue": "QueueName",
             "AWS::DynamoDB::Table": "TableName",
             "AWS::Serverless::Function": "FunctionName",
+            "AWS::Lambda::Function": "FunctionName",
             "AWS::Serverless::StateMachine": "Name",
+            "AWS::StepFunctions::StateMachine": "StateMachineName",
             "AWS::IAM::Role": "RoleName",
+            "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
             "AWS::IAM::InstanceProfile": "InstanceProfileName",
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::SageMaker::Model": "ModelName",
             "AWS::Serverless::LayerVersion": "LayerName",
+            "AWS::Lambda::LayerVersion": "LayerName",
+            "AWS::Events::Rule": "Name",
+            "AWS::Scheduler::Schedule": "Name",
+            "AWS::Athena::WorkGroup": "Name",
+            "AWS::Glue::Database": "DatabaseInput",
+            "AWS::Glue::Table": "TableInput",
         }.get(rtype)
         if explicit:
             named = self._property(logical_id, explicit)
+            if isinstance(named, dict):  # the Glue resources name themselves inside their input
+                named = named.get("Name")
             if named:
                 return str(named)
         generated = f"{self.stack_name}-{logical_id}"
@@ -132,7 +151,6 @@ class Resolver:
             "AWS::StackId": (
                 f"arn:{PARTITION}:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/offline"
             ),
-            "AWS::NoValue": "",
         }
         if name in pseudo:
             return pseudo[name]
@@ -146,9 +164,9 @@ class Resolver:
             return self._arn("sns", physical)
         if rtype == "AWS::SQS::Queue":
             return f"https://sqs.{self.region}.{URL_SUFFIX}/{self.account_id}/{physical}"
-        if rtype == "AWS::Serverless::StateMachine":
+        if rtype in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
             return self._arn("states", f"stateMachine:{physical}")
-        if rtype == "AWS::Serverless::LayerVersion":
+        if rtype in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             return self._arn("lambda", f"layer:{physical}:1")
         if rtype == "AWS::KMS::Key":
             digest = hashlib.sha256(f"{self.stack_name}/{name}".encode()).hexdigest()
@@ -169,8 +187,13 @@ class Resolver:
             ("AWS::SQS::Queue", "QueueName"): physical,
             ("AWS::DynamoDB::Table", "Arn"): self._arn("dynamodb", f"table/{physical}"),
             ("AWS::Serverless::Function", "Arn"): self._arn("lambda", f"function:{physical}"),
+            ("AWS::Lambda::Function", "Arn"): self._arn("lambda", f"function:{physical}"),
             ("AWS::Serverless::StateMachine", "Arn"): self._arn("states", f"stateMachine:{physical}"),
             ("AWS::Serverless::StateMachine", "Name"): physical,
+            ("AWS::StepFunctions::StateMachine", "Arn"): self._arn("states", f"stateMachine:{physical}"),
+            ("AWS::StepFunctions::StateMachine", "Name"): physical,
+            ("AWS::Events::Rule", "Arn"): self._arn("events", f"rule/{physical}"),
+            ("AWS::Scheduler::Schedule", "Arn"): self._arn("scheduler", f"schedule/default/{physical}"),
             ("AWS::IAM::Role", "Arn"): f"arn:{PARTITION}:iam::{self.account_id}:role/{physical}",
             ("AWS::IAM::InstanceProfile", "Arn"): (
                 f"arn:{PARTITION}:iam::{self.account_id}:instance-profile/{physical}"
@@ -189,15 +212,23 @@ class Resolver:
 
     # ------------------------------------------------------------------ intrinsic functions
     def resolve(self, value: Any) -> Any:
-        """``value`` with every intrinsic function evaluated (``!If`` only evaluates the branch taken)."""
+        """``value`` with every intrinsic function evaluated (``!If`` only evaluates the branch taken).
+
+        ``!Ref AWS::NoValue`` removes the list item or mapping key it stands for, as CloudFormation
+        does (a value that is nothing but it resolves to None).
+        """
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self._resolve(item) for item in value) if v is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             (key, arg), *_ = value.items()
             if key == "Ref":
-                return self.ref(arg)
+                return _NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
             if key == "Fn::GetAtt":
                 resource, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self.get_att(resource, attribute)
@@ -205,7 +236,7 @@ class Resolver:
                 return self._sub(arg)
             if key == "Fn::If":
                 condition, when_true, when_false = arg
-                return self.resolve(when_true if self.condition(condition) else when_false)
+                return self._resolve(when_true if self.condition(condition) else when_false)
             if key == "Fn::Join":
                 separator, items = arg
                 return str(separator).join(str(v) for v in self.resolve(items))
@@ -225,7 +256,7 @@ class Resolver:
                 return self._evaluate_condition(value)
             if key.startswith("Fn::"):
                 raise TemplateError(f"intrinsic function {key} is not supported by the offline resolver")
-        return {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in ((k, self._resolve(v)) for k, v in value.items()) if v is not _NO_VALUE}
 
     def _sub(self, arg: Any) -> str:
         if isinstance(arg, list):
@@ -246,3 +277,7 @@ class Resolver:
             return self.ref(token)
 
         return re.sub(r"\$\{([^}]+)\}", replace, str(text))
+
+
+#: What ``!Ref AWS::NoValue`` resolves to until the list or mapping holding it drops it.
+_NO_VALUE = object()

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offline.cfn.resolver import Resolver
-from offline.cfn.template import TemplateError, as_parameter_string
+from offline.cfn.resolver import Resolver, TemplateError, as_parameter_string
 
 
 @dataclass(frozen=True)

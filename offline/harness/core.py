@@ -24,7 +24,9 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
 
-from offline.cfn import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME, Stack, load_template
+from offline.cfn.resolver import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME
+from offline.cfn.stack import Stack
+from offline.cfn.template import load_template
 from offline.engine import HarnessWorker, Sleep, patched_engine
 from offline.engine import executions as in_moto
 from offline.events import execution_status_change_event

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from offline.cfn import Stack, all_states, render_definition
+from offline.cfn.definitions import all_states, render_definition
+from offline.cfn.stack import Stack
 from offline.harness.results import PublishedMessage
 
 if TYPE_CHECKING:  # the harness passes itself; importing it at run time would be circular

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from offline.cfn import Stack, load_template
+from offline.cfn.stack import Stack
+from offline.cfn.template import load_template
 from tools import glue_catalog
 from tools.glue_blocks import render_blocks, rewrite
 from tools.glue_columns import Column, glue_type, prediction_columns, schema_columns

@@ -16,7 +16,9 @@ import pytest
 
 from checks.api_constraints import constraint_problems, operation_model
 from checks.request_shapes import integration_for
-from offline.cfn import Stack, load_template, render_definition
+from offline.cfn.definitions import render_definition
+from offline.cfn.stack import Stack
+from offline.cfn.template import load_template
 from tests.statemachines.sfn_support import ROOT
 
 #: EventBridge Scheduler names are at most 64 characters: ``<stack>-batch-transform`` (16) leaves 48.

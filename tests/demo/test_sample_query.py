@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from demo import sample_query as sq
-from offline.cfn import load_template
+from offline.cfn.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "jobs" / "schemas" / "characters.json").read_text())

@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
-from offline.cfn import Stack, TemplateError, load_template, render_definition
+from offline.cfn.definitions import render_definition
 from offline.cfn.print_definition import main as render_main
+from offline.cfn.resolver import TemplateError
+from offline.cfn.stack import Stack
+from offline.cfn.template import load_template
 from offline.mock_config import MockConfig, MockConfigError
 from tests.statemachines.sfn_support import EMR, ROOT, TRANSFORM
 
@@ -122,3 +125,23 @@ def test_the_template_reader_imports_neither_moto_nor_boto3_so_checks_run_it_in_
     code = "import sys, offline.cfn; print(sorted(m for m in ('moto', 'boto3') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_value_removes_the_item_or_key_it_stands_for_and_glue_resources_are_named_by_their_input():
+    template = {
+        "Parameters": {"Column": {"Type": "String", "Default": "class"}},
+        "Conditions": {"IsClass": {"Fn::Equals": [{"Ref": "Column"}, "class"]}},
+        "Resources": {
+            "Db": {"Type": "AWS::Glue::Database", "Properties": {"DatabaseInput": {"Name": "analytics"}}},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+        },
+    }
+    stack = Stack(template)
+    value = {
+        "Columns": [{"Fn::If": ["IsClass", {"Ref": "AWS::NoValue"}, "class"]}, "name"],
+        "Type": {"Fn::If": ["IsClass", {"Ref": "AWS::NoValue"}, "enum"]},
+        "Database": {"Ref": "Db"},
+    }
+    assert stack.resolve(value) == {"Columns": ["name"], "Database": "analytics"}
+    assert stack.resolve({"Ref": "AWS::NoValue"}) is None
+    assert stack.ref("Queue") == "https://sqs.us-east-1.amazonaws.com/123456789012/transient-analytics-dev-Queue"

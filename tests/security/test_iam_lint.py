@@ -29,7 +29,7 @@ def lint(
         [str(PYTHON), str(ROOT / "checks" / "iam_lint.py"), "--template", str(path), "--allow", str(allow)],
         capture_output=True,
         text=True,
-        env={"PYTHONWARNINGS": "ignore", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONWARNINGS": "ignore", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
         check=False,
         timeout=300,
     )

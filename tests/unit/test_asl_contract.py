@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from offline.cfn import all_states
+from offline.cfn.definitions import all_states
 from transient_analytics import asl_contract as asl
 
 ROOT = Path(__file__).resolve().parents[2]

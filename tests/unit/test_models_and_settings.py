@@ -1,6 +1,6 @@
 import pytest
 
-from offline.cfn import load_template
+from offline.cfn.template import load_template
 from tests.support import ROOT, load_event
 from transient_analytics.errors import ConfigurationError, InvalidEventError
 from transient_analytics.models import ExecutionStatusChangeEvent, PrepareRunEvent, RecordSlotsEvent, parse_event
