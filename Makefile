@@ -117,8 +117,9 @@ lint: $(STAMP) ## ruff (check and format check)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP) ## mypy, strict, on the functions and the shared layer (what Lambda runs)
+typecheck: $(STAMP) ## mypy, strict: the functions and the shared layer (what Lambda runs), then the twin and the demos
 	$(VENV)/bin/mypy functions layers/shared/transient_analytics
+	$(VENV)/bin/mypy offline demo
 
 format: $(STAMP) ## ruff format + autofix
 	$(VENV)/bin/ruff format .

@@ -10,6 +10,8 @@ from typing import Any
 from demo.picture import visits_from_history
 from offline.cfn.definitions import all_states
 from offline.harness import REPO_ROOT, ExecutionResult
+from transient_analytics.ledger import SlotState
+from transient_analytics.slots import Pipeline
 
 
 @dataclass
@@ -39,7 +41,7 @@ class DemoReport:
     workflows: list[WorkflowReport]
     clusters: list[tuple[str, str, str]]  # id, name, final state
     #: pipeline, slot, state, rows written, run id: the slot ledger after the runs.
-    ledger: list[tuple[str, str, str, int | None, str]]
+    ledger: list[tuple[Pipeline, str, SlotState, int | None, str]]
     #: The README's sample query (Athena's text), its day, and its result on this run's output (DuckDB).
     sample_query: tuple[str, str, str]
     setup_seconds: float
@@ -66,7 +68,7 @@ def state_timings(result: ExecutionResult, definition: dict[str, Any]) -> list[S
 def _seconds(start: Any, end: Any) -> float:
     if isinstance(start, str):
         start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-    return max(0.0, (end - start).total_seconds())
+    return max(0.0, float((end - start).total_seconds()))
 
 
 def render_report(report: DemoReport) -> str:

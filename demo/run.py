@@ -94,7 +94,7 @@ class _FunctionLogs(io.TextIOBase):
         if self._file is not None:
             self._file.flush()
 
-    def detach(self) -> None:  # type: ignore[override]
+    def detach(self) -> None:  # type: ignore[override]  # not TextIOBase.detach: stops the log split
         self.flush()
         self._file = None
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from offline.cfn.resolver import DEFAULT_STACK_NAME
 from transient_analytics import layout
 
 #: ``{database}``, ``{table}`` and ``{column}`` are filled in; ``?`` is the day (yyyy-MM-dd).
@@ -61,7 +62,7 @@ def run_sample_query(
     day: str,
     *,
     column: str = layout.DEFAULT_PARTITION_COLUMN,
-    stack_name: str = "transient-analytics-dev",
+    stack_name: str = DEFAULT_STACK_NAME,
 ) -> list[tuple[str, str, int]]:
     """``(dt, value of the partition column, rows)`` for ``day``, sorted; ``[]`` when nothing is there."""
     _check_day(day)

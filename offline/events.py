@@ -9,6 +9,8 @@ import datetime
 import uuid
 from typing import Any
 
+from transient_analytics.models import FAILURE_STATUSES
+
 DETAIL_TYPE = "Step Functions Execution Status Change"
 
 
@@ -42,7 +44,7 @@ def execution_status_change_event(
     stop_date = description.get("stopDate")
     output = description.get("output")
     status = description["status"]
-    terminal = status in ("FAILED", "TIMED_OUT", "ABORTED")
+    terminal = status in FAILURE_STATUSES
     return {
         "version": "0",
         "id": event_id or str(uuid.uuid4()),

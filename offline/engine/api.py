@@ -18,6 +18,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 from offline.engine.executions import ExecutionNotRedrivable, HarnessExecution, TestCaseNotFound
 from offline.engine.hooks import current
+from transient_analytics.models import FAILURE_STATUSES
 
 
 def start_execution(
@@ -42,7 +43,7 @@ def start_execution(
     self._validate_name(name)
     existing = state_machine._handle_name_input_idempotency(name, execution_input or "{}")
     if existing is not None:
-        return existing  # type: ignore[return-value]
+        return existing  # type: ignore[return-value]  # started by the harness, typed as moto's own Execution
     clone = copy.deepcopy(
         state_machine, {id(state_machine.executions): [], id(state_machine.backend): state_machine.backend}
     )
@@ -78,7 +79,7 @@ def describe_execution_response(original: Callable[[StepFunctionResponse], Actio
             response["redriveCount"] = execution.redrive_count
             if execution.redrive_date is not None:
                 response["redriveDate"] = execution.redrive_date
-            terminal = execution.status in ("FAILED", "ABORTED", "TIMED_OUT")
+            terminal = execution.status in FAILURE_STATUSES
             response["redriveStatus"] = "REDRIVABLE" if terminal else "NOT_REDRIVABLE"
             if execution.status == "TIMED_OUT":
                 response["stopDate"] = execution.stop_date

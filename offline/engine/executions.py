@@ -90,10 +90,10 @@ class HarnessWorker(ExecutionWorker):
 
     def _build_environment(self) -> Environment:
         env = self._get_evaluation_environment()
-        env.states.context_object.context_object_data["Execution"]["RedriveCount"] = self._redrive_count  # type: ignore[typeddict-unknown-key]
+        env.states.context_object.context_object_data["Execution"]["RedriveCount"] = self._redrive_count  # type: ignore[typeddict-unknown-key]  # the key AWS has, moto's TypedDict lacks
         if self._redrive_point is not None:
             env.event_manager = self._redrive_point.event_manager
-            env.event_history_context = EventHistoryContext(previous_event_id=self._redrive_point.last_event_id)  # type: ignore[misc]
+            env.event_history_context = EventHistoryContext(previous_event_id=self._redrive_point.last_event_id)  # type: ignore[misc]  # moto declares it Final
             env.states.reset(input_value=self._redrive_point.state_input)
         return env
 
@@ -121,7 +121,7 @@ class HarnessWorker(ExecutionWorker):
                 event_type=HistoryEventType.ExecutionRedriven,
                 event_details=event_details(executionRedrivenEventDetails={"redriveCount": self._redrive_count}),
             )
-            cast(Program, program).start_at = StartAt(start_at_name=self._redrive_point.state)  # type: ignore[misc]
+            cast(Program, program).start_at = StartAt(start_at_name=self._redrive_point.state)  # type: ignore[misc]  # Final in moto: the redrive starts elsewhere
         try:
             program.eval(env)
             self._execution_communication.terminated()

@@ -65,7 +65,7 @@ def patched_engine(hooks: EngineHooks) -> Iterator[None]:
                 mock.patch.object(
                     state_task_factory,
                     "state_task_service_for",
-                    tasks.state_task_service_for_wrapper(state_task_factory.state_task_service_for),  # type: ignore[attr-defined]
+                    tasks.state_task_service_for_wrapper(state_task_factory.state_task_service_for),  # type: ignore[attr-defined]  # not re-exported by moto
                 )
             )
             patch(mock.patch.object(mock_eval_utils, "CustomErrorName", errors.error_name_for))

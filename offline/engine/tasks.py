@@ -144,7 +144,7 @@ class HarnessServiceTask(StateTaskServiceUnsupported):
             execution_name=str(execution["Name"]),
             state_machine_arn=str(context_data["StateMachine"]["Id"]),
             retry_count=int(state.get("RetryCount", 0)),
-            redrive_count=int(execution.get("RedriveCount", 0)),  # type: ignore[call-overload]
+            redrive_count=int(execution.get("RedriveCount", 0)),  # type: ignore[call-overload]  # added by HarnessWorker
             test_case=test_case,
             region=hooks.region,
             account_id=hooks.account_id,
@@ -167,13 +167,14 @@ class HarnessServiceTask(StateTaskServiceUnsupported):
             ) from exc
 
     def _failure(self, env: Environment, error: str, cause: str) -> FailureEventException:
-        details: Any = {"resourceType": self._get_sfn_resource_type(), "resource": self._get_sfn_resource()}
-        details |= {"error": error, "cause": cause}
+        resource_type, resource = self._get_sfn_resource_type(), self._get_sfn_resource()
         if error == "States.Timeout":
-            timed_out = event_details(taskTimedOutEventDetails=TaskTimedOutEventDetails(**details))
+            details = TaskTimedOutEventDetails(resourceType=resource_type, resource=resource, error=error, cause=cause)
             name = StatesErrorName(typ=StatesErrorNameType.StatesTimeout)
+            timed_out = event_details(taskTimedOutEventDetails=details)
             return FailureEventException(FailureEvent(env, name, HistoryEventType.TaskTimedOut, timed_out))
-        failed = event_details(taskFailedEventDetails=TaskFailedEventDetails(**details))
+        failed_details = TaskFailedEventDetails(resourceType=resource_type, resource=resource, error=error, cause=cause)
+        failed = event_details(taskFailedEventDetails=failed_details)
         return FailureEventException(FailureEvent(env, error_name_for(error), HistoryEventType.TaskFailed, failed))
 
 

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import boto3
 from moto import mock_aws
 from moto.events.models import EventPattern
+from moto.events.utils import EventMessageType
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
 
 from offline.cfn.resolver import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STACK_NAME
@@ -285,5 +286,8 @@ class OfflineHarness:
         return {
             lid: self.invoke_function(lid, event)
             for lid, spec in self.functions.items()
-            if any(EventPattern(None, pattern).matches_event(event) for pattern in spec.event_patterns)
+            if any(
+                EventPattern(None, pattern).matches_event(cast(EventMessageType, event))
+                for pattern in spec.event_patterns
+            )
         }

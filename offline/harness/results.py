@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from offline.history import StateVisit, state_visits
+from transient_analytics.models import FAILURE_STATUSES
 
-FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+FINAL_STATUSES = FAILURE_STATUSES | {"SUCCEEDED"}
 
 
 class ExecutionDidNotFinish(AssertionError):
@@ -103,7 +104,8 @@ class ExecutionResult:
         for event in self.history:
             if event["type"] != "TaskScheduled":
                 continue
-            state, cursor = "?", event
+            state = "?"
+            cursor: dict[str, Any] | None = event
             while cursor is not None:
                 if "stateEnteredEventDetails" in cursor:
                     state = cursor["stateEnteredEventDetails"]["name"]

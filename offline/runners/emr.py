@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 
 from checks.request_shapes import task_request_problems
+from offline.cfn.resolver import DEFAULT_REGION
 from offline.integrations import TaskContext, TaskFailure
 from offline.runners.s3 import parse_s3_uri
 from offline.runners.spark import last_error_line, run_spark, spark_defaults, spark_submit_command
@@ -58,7 +59,7 @@ class EmrRunner:
         self,
         work_dir: Path,
         *,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         progress: Callable[[str], None] | None = None,
         spark_master: str = "local[2]",
         heartbeat_seconds: float = 5.0,

@@ -29,6 +29,7 @@ import boto3
 from checks.request_shapes import task_request_problems
 from model.batching import mini_batches
 from model.env import model_python
+from offline.cfn.resolver import DEFAULT_REGION
 from offline.integrations import TaskContext, TaskFailure
 from offline.runners.model_instance import ModelInstance, TransformError
 from offline.runners.s3 import as_prefix, list_keys, parse_s3_uri
@@ -55,7 +56,7 @@ class TransformRunner:
         self,
         work_dir: Path,
         *,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         progress: Callable[[str], None] | None = None,
         model_data_url: str | None = None,
         model_python: Path | None = None,

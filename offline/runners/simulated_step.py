@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 
 from jobs.csv_to_parquet import RunReport, SlotArgs, SlotResult, manifest_document, parse_args
+from offline.cfn.resolver import DEFAULT_REGION
 from offline.integrations import TaskContext, TaskFailure
 from offline.runners.emr import EMR_ADD_STEP
 from offline.runners.s3 import list_keys, parse_s3_uri
@@ -37,7 +38,7 @@ def _failed_step(message: str) -> TaskFailure:
 class SimulatedSparkStep:
     """``fail``: slots whose conversion fails; ``crash``: the step dies before writing any report."""
 
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
     fail: set[str] = field(default_factory=set)
     crash: bool = False
     #: The ``--slot`` groups of every step it ran, in order.

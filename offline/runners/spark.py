@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -66,9 +67,10 @@ def run_spark(
     reader_done = threading.Event()
 
     def read() -> None:
-        assert process.stdout is not None
+        stdout = process.stdout
+        assert isinstance(stdout, io.BufferedReader)
         buffer = b""
-        while chunk := process.stdout.read1(4096):  # what is there now: progress bars end in \r
+        while chunk := stdout.read1(4096):  # what is there now: progress bars end in \r
             buffer += chunk
             *complete, buffer = re.split(rb"[\r\n]", buffer)
             for raw in complete:

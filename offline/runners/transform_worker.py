@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from typing import BinaryIO
+from typing import IO
 
 HEADER = struct.Struct(">cI")
 READY, BATCH, OK, ERROR = b"R", b"B", b"O", b"E"
 CONTENT_TYPE = ACCEPT = "text/csv"
 
 
-def read_frame(stream: BinaryIO) -> tuple[bytes, bytes] | None:
+def read_frame(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
     """(kind, payload), or None at a clean end of stream; EOFError if it ends inside a frame."""
     header = stream.read(HEADER.size)
     if not header:
@@ -33,7 +33,7 @@ def read_frame(stream: BinaryIO) -> tuple[bytes, bytes] | None:
     return kind, payload
 
 
-def write_frame(stream: BinaryIO, kind: bytes, payload: bytes = b"") -> None:
+def write_frame(stream: IO[bytes], kind: bytes, payload: bytes = b"") -> None:
     stream.write(HEADER.pack(kind, len(payload)) + payload)
     stream.flush()
 

@@ -23,9 +23,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, TypedDict, cast
+from typing import Any, Final, TypedDict, cast
 
-Pipeline = Literal["emr", "transform"]
+from transient_analytics.slots import Pipeline
 
 SOURCE: Final = "transient-analytics"
 DETAIL_TYPE: Final = "Slot Converted"

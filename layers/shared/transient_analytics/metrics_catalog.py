@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-Pipeline = Literal["emr", "transform"]
+from transient_analytics.slots import Pipeline
+
 Unit = Literal["Count", "Seconds"]
 Emitter = Literal["prepare_run", "record_slots"]
 
