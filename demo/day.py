@@ -25,13 +25,14 @@ import argparse
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from demo.day_report import DayReport, TickLine, render_line
 from jobs import generate_characters
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext
@@ -74,47 +75,6 @@ class Scenario:
     @property
     def poison(self) -> str:
         return slot_id(self.slot(self.poison_index))
-
-
-@dataclass
-class TickLine:
-    tick: str
-    landed: list[str]
-    claimed: list[str]
-    status: str
-    cluster: bool
-    note: str = ""
-
-
-@dataclass
-class DayReport:
-    lines: list[TickLine] = field(default_factory=list)
-    slots_with_data: int = 0
-    converted: int = 0
-    quarantined: list[str] = field(default_factory=list)
-    lost: list[str] = field(default_factory=list)
-    clusters: int = 0
-    clusters_without_data: int = 0
-    cluster_minutes: float = 0.0
-
-    def render(self) -> str:
-        out = ["tick   landed           claimed                                   status     cluster  note"]
-        for t in self.lines:
-            claimed = ",".join(c[11:16] for c in t.claimed) or "-"
-            landed = ",".join(x[11:16] for x in t.landed) or "-"
-            cluster = "yes" if t.cluster else "no"
-            out.append(f"{t.tick[11:16]}  {landed:<15}  {claimed:<40}  {t.status:<9}  {cluster:<7}  {t.note}")
-        out += [
-            "",
-            f"slots with data:                  {self.slots_with_data}",
-            f"slots converted:                  {self.converted}",
-            f"slots quarantined:                {len(self.quarantined)} {' '.join(self.quarantined)}",
-            f"slots lost:                       {len(self.lost)} {' '.join(self.lost)}  (must be 0)",
-            f"clusters created:                 {self.clusters}",
-            f"clusters for ticks without data:  {self.clusters_without_data}  (must be 0)",
-            f"cluster-minutes (simulated):      {self.cluster_minutes:.0f}",
-        ]
-        return "\n".join(out)
 
 
 class HeldStep:
@@ -224,7 +184,7 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
                 real_left -= 1
                 if real_left <= 0:
                     step.inner = simulated
-            echo(_render_line(line))
+            echo(render_line(line))
         records = ledger.window("emr", "0", "9")
         report.slots_with_data = len(with_data)
         report.converted = sum(1 for s in with_data if records.get(s) and records[s].state == "done")
@@ -258,12 +218,6 @@ def _account(report: DayReport, result: ExecutionResult, rows: int) -> None:
         report.clusters_without_data += 1
     minutes = CLUSTER_START + CLUSTER_TERMINATE + timedelta(minutes=_step_minutes(result, rows))
     report.cluster_minutes += minutes.total_seconds() / 60
-
-
-def _render_line(line: TickLine) -> str:
-    claimed = ", ".join(c[11:16] for c in line.claimed) or "-"
-    cluster = "yes" if line.cluster else "no"
-    return f"{line.tick[11:16]}  claimed {claimed:<30} {line.status:<9} cluster {cluster}  {line.note}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

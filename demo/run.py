@@ -19,25 +19,23 @@ to ``notify_failure``, whose SNS message the report shows.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pyarrow.parquet as pq
 
+from demo.function_logs import function_logs_to
+from demo.outputs import list_outputs, parquet_partitions
 from demo.picture import render_svg, visits_from_history
 from demo.report import DemoReport, WorkflowReport, relative, render_report, state_timings
 from demo.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
 from offline.harness import REPO_ROOT, OfflineHarness
 from offline.runners.emr import EmrRunner
-from offline.runners.s3 import parse_s3_uri
 from offline.runners.sagemaker import TransformRunner
 from tools.publish import execute, plan_uploads
 from transient_analytics import layout
@@ -46,73 +44,6 @@ from transient_analytics.slots import GRIDS, slot_id
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo"
 FAILING_PARTITION_COLUMN = "guild"
-
-
-def list_outputs(s3: Any, uri: str) -> list[dict[str, Any]]:
-    bucket, prefix = parse_s3_uri(uri)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return [{"Bucket": bucket, **obj} for page in pages for obj in page.get("Contents", [])]
-
-
-def parquet_partitions(s3: Any, output_uri: str) -> dict[str, int]:
-    """Row count per partition directory of the Spark job's output (read back from S3)."""
-    counts: dict[str, int] = {}
-    _, prefix = parse_s3_uri(output_uri)
-    for obj in list_outputs(s3, output_uri):
-        if not obj["Key"].endswith(".parquet"):
-            continue
-        body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read()
-        partition = obj["Key"][len(prefix) :].rsplit("/", 1)[0]
-        counts[partition] = counts.get(partition, 0) + pq.read_metadata(io.BytesIO(body)).num_rows
-    return dict(sorted(counts.items()))
-
-
-class _FunctionLogs(io.TextIOBase):
-    """stdout that sends the functions' structured (JSON) log lines to a file, the rest through.
-
-    A logging handler bound to it while it was ``sys.stdout`` keeps it after the block ends:
-    from then on (``detach``) every line passes through.
-    """
-
-    def __init__(self, through: Any, log_file: Any) -> None:
-        self._through, self._file, self._pending, self.lines = through, log_file, "", 0
-
-    def write(self, text: str) -> int:
-        self._pending += text
-        *complete, self._pending = self._pending.split("\n")
-        for line in complete:
-            if self._file is not None and line.startswith('{"level"'):
-                self._file.write(line + "\n")
-                self.lines += 1
-            else:
-                self._through.write(line + "\n")
-        return len(text)
-
-    def flush(self) -> None:
-        if not getattr(self._through, "closed", False):
-            self._through.flush()
-        if self._file is not None:
-            self._file.flush()
-
-    def detach(self) -> None:  # type: ignore[override]  # not TextIOBase.detach: stops the log split
-        self.flush()
-        self._file = None
-
-
-@contextlib.contextmanager
-def function_logs_to(path: Path) -> Iterator[_FunctionLogs]:
-    """Route the in-process Lambdas' Powertools log lines (JSON on stdout, as in CloudWatch) to ``path``.
-
-    Powertools binds its handler to ``sys.stdout`` when a handler module is imported, which the
-    harness does at the first invocation, inside this block.
-    """
-    with path.open("w") as log_file:
-        splitter = _FunctionLogs(sys.stdout, log_file)
-        try:
-            with contextlib.redirect_stdout(splitter):
-                yield splitter
-        finally:
-            splitter.detach()
 
 
 class Demo:
