@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -78,7 +79,7 @@ class Demo:
         parameters = {"ModelPublished": "true", "ScheduleState": "DISABLED"}
         if self.fail_spark_step:
             parameters["PartitionColumn"] = FAILING_PARTITION_COLUMN
-        slot = _landing_slot()
+        slot = landing_slot()
         tick = GRIDS["emr"].end_of(slot)
         self.echo(f"== transient-analytics offline demo (landing slot {slot_id(slot)}, runs at {slot_id(tick)})")
         with OfflineHarness(parameters=parameters, execution_timeout=1800.0) as harness:
@@ -127,6 +128,7 @@ class Demo:
             for workflow in workflows:
                 self._collect_objects(workflow, s3)
             mirror = self.out_dir / "bucket"
+            shutil.rmtree(mirror, ignore_errors=True)  # an earlier run's mirror would add its rows to the query
             mirror_prefix(s3, bucket, layout.EMR_OUTPUT_ROOT + "/", mirror)
             column = parameters.get("PartitionColumn", layout.DEFAULT_PARTITION_COLUMN)
             query = sample_query(database_name(harness.stack.stack_name), column)
@@ -205,7 +207,7 @@ def _payload_seconds(emr: EmrRunner, transform: TransformRunner) -> float:
     return sum(s.seconds for s in emr.steps) + sum(t.seconds for t in transform.records)
 
 
-def _landing_slot() -> datetime:
+def landing_slot() -> datetime:
     """The 15-minute slot before the one now is in: the demo's sample lands there, and it is closed."""
     grid = GRIDS["emr"]
     return grid.start_of(datetime.now(UTC)) - grid.length

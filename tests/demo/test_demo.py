@@ -11,9 +11,12 @@ import io
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from demo import Demo, DemoReport
+from demo.run import landing_slot
 from jobs.generate_characters import generate_csv_bytes
 from tests.statemachines.sfn_support import EMR_HAPPY_STATES
 from tools.publish import DEFAULT_SEED
@@ -114,3 +117,16 @@ def test_a_failing_spark_step_terminates_the_cluster_fails_the_run_and_notifies_
     # AND the slot is recorded failed, for the next run to take again
     [(_, _, state, _, _)] = [row for row in failing_demo.ledger if row[0] == "emr"]
     assert state == "failed"
+
+
+def test_a_rerun_in_the_same_folder_queries_only_its_own_output(tmp_path: Path):
+    # GIVEN an earlier run's mirror of the bucket, with rows in the day this run lands in
+    day = f"{landing_slot():%Y-%m-%d}"
+    stale = tmp_path / "bucket" / "curated" / "characters" / f"dt={day}" / "hour=00" / "minute=00" / "class=Titan"
+    stale.mkdir(parents=True)
+    pq.write_table(pa.table({"id": list(range(7))}), stale / "part-0.parquet")
+    # WHEN the demo runs again into that folder
+    report = Demo(tmp_path, sample_rows=ROWS, echo=lambda line: None).run()
+    # THEN its sample query counts this run's rows only
+    counted = {line.split()[1]: int(line.split()[2]) for line in report.sample_query[2].splitlines()[1:]}
+    assert counted == dict(input_counts_by_class())
