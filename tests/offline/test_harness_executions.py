@@ -134,3 +134,16 @@ def test_a_fail_state_may_re_raise_a_caught_states_error_as_on_aws(harness: Offl
 
     # THEN the execution fails with that error and cause (moto alone reports States.Runtime)
     assert (result.status, result.error, result.cause) == ("FAILED", "States.TaskFailed", "boom")
+
+
+def test_a_status_change_reaches_only_the_functions_whose_template_rule_matches_it(h: OfflineHarness):
+    # GIVEN a pipeline run without data (it succeeds, no cluster) and a failed run of a machine not in the stack
+    succeeded = h.run(EMR, execution_input("scheduled"))
+    h.add_state_machine("not-the-stacks", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}})
+    failed_elsewhere = h.run("not-the-stacks")
+    assert (succeeded.status, failed_elsewhere.status) == ("SUCCEEDED", "FAILED")
+    # WHEN EventBridge would deliver their status changes
+    # THEN NotifyFailure's rule (FAILED, TIMED_OUT, ABORTED of the stack's two machines) matches neither
+    assert h.deliver_status_change(succeeded.arn) == {}
+    assert h.deliver_status_change(failed_elsewhere.arn) == {}
+    assert h.invocations[-1].function != "NotifyFailureFunction" and h.published() == []

@@ -106,8 +106,10 @@ def test_a_failed_run_becomes_one_message_naming_the_failed_state_error_cause_an
     assert event["detail"]["error"] == error
     assert event["detail"]["cause"] == failed.cause
 
-    # WHEN the real notifier handles it
-    result = h.invoke_function("NotifyFailureFunction", event)
+    # WHEN EventBridge delivers it: the template's rule routes it to the real notifier, and only to it
+    delivered = h.deliver_status_change(failed.arn)
+    assert list(delivered) == ["NotifyFailureFunction"]
+    result = delivered["NotifyFailureFunction"]
 
     # THEN exactly one message is published, naming the state where the run went wrong, the error and the cause
     assert result["published"] is True
