@@ -1,4 +1,4 @@
-"""What the demo reads back from (moto's) S3 to show: objects under a URI, Parquet rows per partition."""
+"""What the demo reads back from (moto's) S3 to show: Parquet rows per partition of a slot's output."""
 
 from __future__ import annotations
 
@@ -7,23 +7,16 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from offline.runners.s3 import parse_s3_uri
-
-
-def list_outputs(s3: Any, uri: str) -> list[dict[str, Any]]:
-    bucket, prefix = parse_s3_uri(uri)
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return [{"Bucket": bucket, **obj} for page in pages for obj in page.get("Contents", [])]
+from offline.runners.s3 import list_keys, parse_s3_uri
 
 
 def parquet_partitions(s3: Any, output_uri: str) -> dict[str, int]:
-    """Row count per partition directory of the Spark job's output (read back from S3)."""
+    """Row count per partition directory of the Spark job's output (from the Parquet footers)."""
+    bucket, prefix = parse_s3_uri(output_uri)
     counts: dict[str, int] = {}
-    _, prefix = parse_s3_uri(output_uri)
-    for obj in list_outputs(s3, output_uri):
-        if not obj["Key"].endswith(".parquet"):
-            continue
-        body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read()
-        partition = obj["Key"][len(prefix) :].rsplit("/", 1)[0]
-        counts[partition] = counts.get(partition, 0) + pq.read_metadata(io.BytesIO(body)).num_rows
+    for key in list_keys(s3, bucket, prefix):
+        if key.endswith(".parquet"):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            partition = key[len(prefix) :].rsplit("/", 1)[0]
+            counts[partition] = counts.get(partition, 0) + pq.read_metadata(io.BytesIO(body)).num_rows
     return dict(sorted(counts.items()))

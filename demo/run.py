@@ -31,12 +31,13 @@ from typing import Any
 import boto3
 
 from demo.function_logs import function_logs_to
-from demo.outputs import list_outputs, parquet_partitions
+from demo.outputs import parquet_partitions
 from demo.picture import render_svg, visits_from_history
 from demo.report import DemoReport, WorkflowReport, relative, render_report, state_timings
-from demo.sample_query import database_name, format_result, mirror_prefix, run_sample_query, sample_query
+from demo.sample_query import database_name, format_result, run_sample_query, sample_query
 from offline.harness import REPO_ROOT, OfflineHarness
 from offline.runners.emr import EmrRunner
+from offline.runners.s3 import download_prefix, list_keys, parse_s3_uri
 from offline.runners.sagemaker import TransformRunner
 from tools.publish import execute, plan_uploads
 from transient_analytics import layout
@@ -129,7 +130,7 @@ class Demo:
                 self._collect_objects(workflow, s3)
             mirror = self.out_dir / "bucket"
             shutil.rmtree(mirror, ignore_errors=True)  # an earlier run's mirror would add its rows to the query
-            mirror_prefix(s3, bucket, layout.EMR_OUTPUT_ROOT + "/", mirror)
+            download_prefix(s3, bucket, layout.EMR_OUTPUT_ROOT + "/", mirror / layout.EMR_OUTPUT_ROOT)
             column = parameters.get("PartitionColumn", layout.DEFAULT_PARTITION_COLUMN)
             query = sample_query(database_name(harness.stack.stack_name), column)
             result = run_sample_query(mirror, f"{slot:%Y-%m-%d}", column=column, stack_name=harness.stack.stack_name)
@@ -196,10 +197,10 @@ class Demo:
                 if work.get("manifest_uri"):
                     workflow.objects.append(f"{work['manifest_uri']}  (completion manifest)")
                 continue
-            for obj in list_outputs(s3, work["output_uri"]):
-                body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read().decode()
-                lines = body.splitlines()
-                workflow.objects.append(f"s3://{obj['Bucket']}/{obj['Key']}  {len(lines):,} rows; first rows:")
+            out_bucket, prefix = parse_s3_uri(work["output_uri"])
+            for key in list_keys(s3, out_bucket, prefix):
+                lines = s3.get_object(Bucket=out_bucket, Key=key)["Body"].read().decode().splitlines()
+                workflow.objects.append(f"s3://{out_bucket}/{key}  {len(lines):,} rows; first rows:")
                 workflow.objects += [f"    {line}" for line in lines[:5]]
 
 

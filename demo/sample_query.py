@@ -10,8 +10,7 @@ the Glue table's ``storage.location.template`` projects::
 
 and the partition keys are read as strings (no type guessing), as the Glue table declares
 them. So a result here shows that the layout the job writes, the table's projection and the
-data agree. ``<root>`` is a local mirror of the data bucket (:func:`mirror_prefix` makes one
-from S3, moto's included).
+data agree. ``<root>`` is a local copy of the data bucket (``offline.runners.s3.download_prefix``).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -81,18 +79,6 @@ def run_sample_query(
         )
         rows = con.execute(sql, [day]).fetchall()
     return [(str(dt), str(value), int(count)) for dt, value, count in rows]
-
-
-def mirror_prefix(s3: Any, bucket: str, prefix: str, root: Path) -> int:
-    """Download every object under ``prefix`` to ``root/<key>``; the number of objects copied."""
-    copied = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            target = Path(root) / obj["Key"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, obj["Key"], str(target))
-            copied += 1
-    return copied
 
 
 def format_result(rows: list[tuple[str, str, int]], column: str = layout.DEFAULT_PARTITION_COLUMN) -> str:

@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from demo import sample_query as sq
 from offline.cfn.template import load_template
+from offline.runners.s3 import download_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "jobs" / "schemas" / "characters.json").read_text())
@@ -126,7 +127,7 @@ def test_the_result_is_printed_as_an_aligned_table():
     ]
 
 
-def test_mirror_prefix_copies_the_curated_objects_of_a_bucket(tmp_path_factory, bucket):
+def test_a_local_copy_of_the_curated_prefix_answers_the_query_as_the_bucket_does(tmp_path_factory, bucket):
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="data")
@@ -135,7 +136,7 @@ def test_mirror_prefix_copies_the_curated_objects_of_a_bucket(tmp_path_factory, 
                 s3.upload_file(str(path), "data", path.relative_to(bucket).as_posix())
         s3.put_object(Bucket="data", Key="landing/characters/x.csv", Body=b"id\n")
         local = tmp_path_factory.mktemp("mirror")
-        copied = sq.mirror_prefix(s3, "data", "curated/characters/", local)
+        copied = download_prefix(s3, "data", "curated/characters/", local / "curated" / "characters")
     assert copied == sum(1 for p in bucket.rglob("*") if p.is_file())
     assert not (local / "landing").exists()
     assert sq.run_sample_query(local, "2026-11-25") == sq.run_sample_query(bucket, "2026-11-25")
