@@ -2,7 +2,8 @@
 
 One module per bridge (:mod:`~offline.engine.api`, :mod:`~offline.engine.executions`,
 :mod:`~offline.engine.tasks`, :mod:`~offline.engine.errors`, :mod:`~offline.engine.sleeps`),
-:mod:`~offline.engine.hooks` (what the harness answers) and :mod:`~offline.engine.install`.
+:mod:`~offline.engine.hooks` (what the harness answers), :mod:`~offline.engine.install` and
+:mod:`~offline.engine.backend` (the harness's executions in moto's backend).
 Why each exists: the table in ``offline/README.md``; what each touches: :data:`RELIED_ON`.
 """
 

@@ -1,12 +1,10 @@
 """Bridge: executions. An ISO ``$$.Execution.StartTime``, ``$$.Execution.RedriveCount``, StopExecution
-ABORTED at once, RedriveExecution; and the harness's executions found in moto's backend."""
+ABORTED at once, RedriveExecution."""
 
 from __future__ import annotations
 
 import datetime
 import threading
-import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,7 +24,6 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import MockTestCase
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from offline.engine.hooks import event_details
@@ -227,45 +224,3 @@ def _redrive_point(events: list[dict[str, Any]], manager: EventManager) -> _Redr
     if not open_visits:
         return None
     return _RedrivePoint(open_visits[-1].name, open_visits[-1].input, events[-1]["id"], manager)
-
-
-# ---------------------------------------------------------------------- the harness's executions in moto's backend
-def _backend(account_id: str, region: str) -> StepFunctionsParserBackend:
-    return stepfunctions_parser_backends[account_id][region]
-
-
-def stop_running(account_id: str, region: str, grace_seconds: float = 2.0) -> None:
-    """StopExecution on every execution still running; warn about one that does not unwind."""
-    backend = _backend(account_id, region)
-    every = harness_executions(e for machine in backend.state_machines for e in machine.executions)
-    running = [e for e in every if e.status == "RUNNING"]
-    for execution in running:
-        execution.stop(stop_date=datetime.datetime.now(tz=datetime.UTC), error=None, cause=None)
-    for execution in running:
-        worker = execution.exec_worker
-        if isinstance(worker, HarnessWorker) and not worker.finished.wait(grace_seconds):
-            warnings.warn(
-                f"{execution.exec_arn} is still running {grace_seconds} s after StopExecution: a runner "
-                "ignores TaskContext.cancelled() or a test did not release it",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-
-
-def executions_of(account_id: str, region: str, state_machine_arn: str) -> list[HarnessExecution]:
-    backend = _backend(account_id, region)
-    machine = backend.describe_state_machine(state_machine_arn)
-    return harness_executions(machine.executions)
-
-
-def execution(account_id: str, region: str, execution_arn: str) -> HarnessExecution:
-    backend = _backend(account_id, region)
-    execution: object = backend.describe_execution(execution_arn)
-    if not isinstance(execution, HarnessExecution):
-        raise TypeError(f"{execution_arn} was not started through the offline harness")
-    return execution
-
-
-def harness_executions(executions: Iterable[object]) -> list[HarnessExecution]:
-    """The executions the harness started (moto's lists are typed with moto's other Execution class)."""
-    return [e for e in executions if isinstance(e, HarnessExecution)]

@@ -1,4 +1,5 @@
-"""The offline harness: :class:`OfflineHarness` (``core``), provisioning (``provision``), results (``results``)."""
+"""The offline harness: :class:`OfflineHarness` (``core``), provisioning (``provision``), the SNS inbox
+(``inbox``), results (``results``)."""
 
 from offline.harness.core import REPO_ROOT, OfflineHarness
 from offline.harness.results import (

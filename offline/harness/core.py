@@ -29,9 +29,10 @@ from offline.cfn.resolver import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, DEFAULT_STA
 from offline.cfn.stack import Stack
 from offline.cfn.template import load_template
 from offline.engine import HarnessWorker, Sleep, patched_engine
-from offline.engine import executions as in_moto
+from offline.engine import backend as in_moto
 from offline.events import execution_status_change_event
-from offline.harness.provision import SnsInbox, function_log_groups, provision
+from offline.harness.inbox import SnsInbox
+from offline.harness.provision import function_log_groups, provision
 from offline.harness.results import (
     FINAL_STATUSES,
     ExecutionDidNotFinish,
