@@ -62,12 +62,11 @@ class Invocation:
 class InProcessLambdas:
     """Runs the template's functions' handlers in this process."""
 
-    def __init__(self, root: Path, functions: dict[str, FunctionSpec], region: str, log_groups: dict[str, str]):
+    def __init__(self, root: Path, functions: dict[str, FunctionSpec], region: str):
         self._root = root
         self._functions = functions
         self._by_name = {spec.name: spec for spec in functions.values()}
         self._region = region
-        self._log_groups = log_groups
         self._declared = {key for spec in functions.values() for key in spec.environment}
         self.invocations: list[Invocation] = []
         for spec in functions.values():
@@ -114,7 +113,7 @@ class InProcessLambdas:
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-                "AWS_LAMBDA_LOG_GROUP_NAME": self._log_groups.get(spec.logical_id, f"/aws/lambda/{spec.name}"),
+                "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
                 "_HANDLER": f"{Path(spec.module.replace('.', '/')).name}.{spec.handler}",
             }
@@ -138,7 +137,7 @@ class InProcessLambdas:
             function_name=spec.name,
             invoked_function_arn=spec.arn,
             memory_limit_in_mb=spec.memory_mb,
-            log_group_name=self._log_groups.get(spec.logical_id, f"/aws/lambda/{spec.name}"),
+            log_group_name=spec.log_group,
             timeout_seconds=spec.timeout_seconds,
         )
         started = time.monotonic()

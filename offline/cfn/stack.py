@@ -29,6 +29,8 @@ class FunctionSpec:
     layer_paths: tuple[str, ...] = ()
     #: The ``Pattern`` of each of its ``EventBridgeRule`` events, resolved.
     event_patterns: tuple[dict[str, Any], ...] = ()
+    #: The log group its ``LoggingConfig`` names (Lambda's default ``/aws/lambda/<name>`` without one).
+    log_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Stack(Resolver):
                 memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
                 runtime=str(props.get("Runtime", globals_fn.get("Runtime", ""))),
                 layer_paths=tuple(p for p in layer_paths if p),
+                log_group=str(self.resolve(props.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}"),
                 event_patterns=tuple(
                     self.resolve(event["Properties"]["Pattern"])
                     for event in (props.get("Events") or {}).values()

@@ -32,7 +32,7 @@ from offline.engine import HarnessWorker, Sleep, patched_engine
 from offline.engine import backend as in_moto
 from offline.events import execution_status_change_event
 from offline.harness.inbox import SnsInbox
-from offline.harness.provision import function_log_groups, provision
+from offline.harness.provision import provision
 from offline.harness.results import (
     FINAL_STATUSES,
     ExecutionDidNotFinish,
@@ -71,7 +71,7 @@ class OfflineHarness:
         self.runners = RunnerRegistry()
         self.functions = self.stack.functions()
         self.state_machines = self.stack.state_machines()
-        self.lambdas = InProcessLambdas(root, self.functions, region, function_log_groups(self.stack, self.functions))
+        self.lambdas = InProcessLambdas(root, self.functions, region)
         self._sleeps: list[Sleep] = []
         self._lock = threading.Lock()
         self._exit = ExitStack()

@@ -6,13 +6,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import boto3
 
 from offline.cfn.definitions import all_states, render_definition
-from offline.cfn.stack import Stack
 from offline.harness.inbox import SnsInbox
 
 if TYPE_CHECKING:  # the harness passes itself; importing it at run time would be circular
@@ -70,16 +68,6 @@ def provision(harness: OfflineHarness) -> SnsInbox:
         if harness.mock_config is not None:
             harness.mock_config.check_states(machine.name, set(all_states(rendered.definition)))
     return inbox
-
-
-def function_log_groups(stack: Stack, functions: Iterable[str]) -> dict[str, str]:
-    """The log group each function's ``LoggingConfig`` names (functions without one log to the default)."""
-    groups = {}
-    for lid in functions:
-        logging_config = stack.resource_property(lid, "LoggingConfig", {})
-        if logging_config.get("LogGroup"):
-            groups[lid] = str(logging_config["LogGroup"])
-    return groups
 
 
 def placeholder_zip(module: str) -> bytes:

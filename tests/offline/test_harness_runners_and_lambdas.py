@@ -184,6 +184,9 @@ def test_each_function_runs_with_its_template_environment_pointing_at_the_harnes
     assert notify["EMR_STATE_MACHINE_ARN"] == harness.state_machine_arn(EMR)
     assert notify["TRANSFORM_STATE_MACHINE_ARN"] == harness.state_machine_arn(TRANSFORM)
     assert "LAMBDA_TASK_ROOT" not in notify  # keeps Powertools' X-Ray tracer off
+    # AND each logs to the group its LoggingConfig names (the template's, with retention and the stack key)
+    assert prepare["AWS_LAMBDA_LOG_GROUP_NAME"] == harness.stack.ref("PrepareRunLogGroup")
+    assert notify["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/transient-analytics-dev-notify-failure"
     tables = boto3.client("dynamodb", region_name=harness.region).list_tables()["TableNames"]
     assert notify["IDEMPOTENCY_TABLE"] in tables
     assert ledger_table in tables
