@@ -18,7 +18,7 @@ import pytest
 from demo import Demo, DemoReport
 from demo.run import landing_slot
 from jobs.generate_characters import generate_csv_bytes
-from tests.statemachines.sfn_support import EMR_HAPPY_STATES
+from tests.statemachines.sfn_support import EMR_HAPPY_STATES, EMR_STEP_FAILED_TAIL
 from tools.publish import DEFAULT_SEED
 
 ROWS = 2_000
@@ -100,14 +100,7 @@ def test_a_failing_spark_step_terminates_the_cluster_fails_the_run_and_notifies_
     emr = failing_demo.workflow("EmrPipelineStateMachine")
     assert emr.result.status == "FAILED"
     assert emr.result.error == "States.TaskFailed"
-    assert emr.result.states_entered[-6:] == [
-        "RunSparkStep",
-        "TerminateClusterAfterStepFailure",
-        "StepFailed",
-        "RecordSlots",
-        "RouteOutcome",
-        "SparkStepFailed",
-    ]
+    assert emr.result.states_entered[-6:] == EMR_STEP_FAILED_TAIL
     assert "guild" in emr.result.cause
     assert emr.notification is not None
     assert emr.notification["subject"].startswith("[transient-analytics] EMR pipeline FAILED at RunSparkStep")

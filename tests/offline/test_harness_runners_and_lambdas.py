@@ -11,7 +11,7 @@ import boto3
 from offline.harness import OfflineHarness
 from offline.integrations import TaskContext, TaskFailure
 from tests.statemachines.ledger_support import put_landing
-from tests.statemachines.sfn_support import EMR, TRANSFORM, execution_input
+from tests.statemachines.sfn_support import EMR, EMR_STEP_FAILED_TAIL, TRANSFORM, execution_input
 
 #: The newest slot closed at the 20:15 tick of events/executions/scheduled.json: an EMR run given
 #: landing data there has work, so it gets past HasWork to the cluster tasks these tests exercise.
@@ -49,14 +49,7 @@ def test_a_runners_task_failure_reaches_the_state_machine_like_a_real_failed_ste
     result = h.run(EMR, execution_input("scheduled"))
 
     # THEN the failure is caught by RunSparkStep's Catch, the cluster terminated, the slot recorded, the run failed
-    assert result.states_entered[-6:] == [
-        "RunSparkStep",
-        "TerminateClusterAfterStepFailure",
-        "StepFailed",
-        "RecordSlots",
-        "RouteOutcome",
-        "SparkStepFailed",
-    ]
+    assert result.states_entered[-6:] == EMR_STEP_FAILED_TAIL
     assert (result.status, result.error) == ("FAILED", "States.TaskFailed")
     assert result.cause_json == {"Step": {"Status": {"State": "FAILED"}}}
     [failed] = result.events("TaskFailed")

@@ -27,6 +27,25 @@ EMR_HAPPY_STATES = [
     "RouteOutcome",
     "Succeeded",
 ]
+#: How a run whose Spark step fails ends: the cluster terminated, the slot recorded, the run failed.
+EMR_STEP_FAILED_TAIL = [
+    "RunSparkStep",
+    "TerminateClusterAfterStepFailure",
+    "StepFailed",
+    "RecordSlots",
+    "RouteOutcome",
+    "SparkStepFailed",
+]
+#: Every state of a run whose cluster does not start: its slots released, the run failed.
+EMR_CLUSTER_NOT_STARTED_STATES = [
+    "PrepareRun",
+    "HasWork",
+    "CreateCluster",
+    "ClusterDidNotStart",
+    "RecordSlots",
+    "RouteOutcome",
+    "ClusterStartFailed",
+]
 TRANSFORM = "BatchTransformStateMachine"
 #: The clock of prepare_run (and record_slots, see ledger_support.at) during every test: one
 #: minute after the 20:15 tick, whose newest closed slot is 20:00.

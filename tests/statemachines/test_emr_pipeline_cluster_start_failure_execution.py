@@ -11,6 +11,7 @@ from tests.statemachines.ledger_support import ScriptedSparkStep, put_landing, r
 from tests.statemachines.sfn_support import (
     CREATE,
     EMR,
+    EMR_CLUSTER_NOT_STARTED_STATES,
     NEXT_TICK,
     PREPARE,
     RECORD,
@@ -33,15 +34,7 @@ def test_a_cluster_that_fails_to_start_fails_the_run_with_emrs_error_after_relea
     result = h.run(EMR, SCHEDULED, test_case="ClusterCreationFails")
 
     # THEN the failure is caught, the slot released, and the run FAILED with EMR's own error and cause
-    assert result.states_entered == [
-        "PrepareRun",
-        "HasWork",
-        "CreateCluster",
-        "ClusterDidNotStart",
-        "RecordSlots",
-        "RouteOutcome",
-        "ClusterStartFailed",
-    ]
+    assert result.states_entered == EMR_CLUSTER_NOT_STARTED_STATES
     assert result.status == "FAILED"
     assert result.error == "States.TaskFailed"
     assert result.cause_json["Status"]["StateChangeReason"]["Code"] == "VALIDATION_ERROR"
@@ -68,15 +61,7 @@ def test_cluster_creation_throttled_beyond_its_retries_releases_the_slot_and_fai
     # THEN after 1 + 2 attempts (30 and 60 s apart) the error is caught; no cluster to terminate
     assert len(result.tasks("CreateCluster")) == 3
     assert [s.seconds for s in h.sleeps] == [30.0, 60.0]
-    assert result.states_entered == [
-        "PrepareRun",
-        "HasWork",
-        "CreateCluster",
-        "ClusterDidNotStart",
-        "RecordSlots",
-        "RouteOutcome",
-        "ClusterStartFailed",
-    ]
+    assert result.states_entered == EMR_CLUSTER_NOT_STARTED_STATES
     # AND the slot is released (no attempt counted: the data never met Spark), the run FAILED with EMR's error
     assert (records(h)[SLOT].state, records(h)[SLOT].attempts) == ("pending", 0)
     assert result.status == "FAILED"

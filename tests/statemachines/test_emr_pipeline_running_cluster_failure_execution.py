@@ -14,6 +14,7 @@ from tests.statemachines.sfn_support import (
     CREATE,
     EMR,
     EMR_HAPPY_STATES,
+    EMR_STEP_FAILED_TAIL,
     PREPARE,
     RECORD,
     SCHEDULED,
@@ -59,17 +60,7 @@ def test_a_failed_spark_step_terminates_the_cluster_then_fails_with_the_steps_er
     result = h.run(EMR, SCHEDULED, test_case="SparkStepFails")
 
     # THEN the cluster is terminated first, the slot recorded, then the run fails at SparkStepFailed
-    assert result.states_entered == [
-        "PrepareRun",
-        "HasWork",
-        "CreateCluster",
-        "RunSparkStep",
-        "TerminateClusterAfterStepFailure",
-        "StepFailed",
-        "RecordSlots",
-        "RouteOutcome",
-        "SparkStepFailed",
-    ]
+    assert result.states_entered == ["PrepareRun", "HasWork", "CreateCluster", *EMR_STEP_FAILED_TAIL]
     assert terminations(result) == [{"ClusterId": CLUSTER_ID}]
     # AND the execution's error is the step's own (States.TaskFailed kept, not a runtime error)
     assert result.status == "FAILED"
