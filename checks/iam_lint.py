@@ -1,7 +1,7 @@
 """IAM lint: every policy of the translated template through parliament and policy_sentry.
 
-    .venv-iamlint/bin/python checks/iam_lint.py [--template build/translated-template.json]
-                                               [--allow checks/iam-lint-allow.json]
+    PYTHONPATH=. .venv-iamlint/bin/python checks/iam_lint.py [--template build/translated-template.json]
+                                                            [--allow checks/iam-lint-allow.json]
 
 Runs in its own environment (requirements-iamlint.txt) with the repository root on PYTHONPATH:
 the template's intrinsic functions are resolved by the twin's resolver (:mod:`offline.cfn.resolver`,
