@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from jobs.csv_to_parquet import RunReport, SlotArgs, SlotResult, manifest_document, parse_args
+from jobs.csv_to_parquet import JobArgs, RunReport, SlotArgs, SlotResult, manifest_document, parse_args
 from offline.cfn.resolver import DEFAULT_REGION
 from offline.integrations import TaskContext, TaskFailure
 from offline.runners.emr import EMR_ADD_STEP
@@ -62,7 +62,7 @@ class SimulatedSparkStep:
             raise _failed_step(f"csv_to_parquet: error: {report.failure_line()}")
         return {"StepId": "s-SIMULATED"}
 
-    def _convert(self, s3: Any, args: Any, slot: SlotArgs) -> SlotResult:
+    def _convert(self, s3: Any, args: JobArgs, slot: SlotArgs) -> SlotResult:
         if slot.slot in self.fail:
             return SlotResult(slot.slot, "failed", error=f"slot {slot.slot}: 3 bad rows (limit 0)")
         bucket, prefix = parse_s3_uri(slot.input)
