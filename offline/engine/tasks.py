@@ -43,8 +43,18 @@ from offline.integrations import TaskContext, TaskFailure
 
 #: Optimised integrations moto cannot run; :class:`HarnessServiceTask` serves their Task states.
 HARNESS_SERVICES = frozenset(
-    {"athena", "bedrock", "codebuild", "databrew", "eks", "elasticmapreduce", "emr-containers", "emr-serverless"}
-    | {"mediaconvert", "sagemaker"}
+    {
+        "athena",
+        "bedrock",
+        "codebuild",
+        "databrew",
+        "eks",
+        "elasticmapreduce",
+        "emr-containers",
+        "emr-serverless",
+        "mediaconvert",
+        "sagemaker",
+    }
 )
 
 

@@ -92,8 +92,9 @@ class OfflineHarness:
         if self._inbox is not None:
             raise RuntimeError("the harness is already started")
         try:
-            self._exit.enter_context(mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": self.region}))
-            self._exit.enter_context(mock.patch.dict(os.environ, {"AWS_REGION": self.region}))
+            self._exit.enter_context(
+                mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region})
+            )
             self._exit.enter_context(
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
             )
@@ -193,15 +194,17 @@ class OfflineHarness:
         """
         limit = self.execution_timeout if timeout is None else timeout
         worker = in_moto.execution(self.account_id, self.region, execution_arn).exec_worker
-        result = ExecutionResult(description=self.describe(execution_arn), history=[])
-        if isinstance(worker, HarnessWorker) and worker.finished.wait(limit):
-            result = ExecutionResult(description=self.describe(execution_arn), history=self.history(execution_arn))
-        if result.description["status"] not in FINAL_STATUSES:
-            entered = ExecutionResult(description={}, history=self.history(execution_arn)).states_entered
+        if not isinstance(worker, HarnessWorker) or not worker.finished.wait(limit):
+            description = self.describe(execution_arn)
+            entered = ExecutionResult(description=description, history=self.history(execution_arn))
             raise ExecutionDidNotFinish(
-                f"{execution_arn} is still {result.status} after {limit:.1f} s; states entered: {entered}"
+                f"{execution_arn} is still {description['status']} after {limit:.1f} s; "
+                f"states entered: {entered.states_entered}"
             )
-        return result
+        description = self.describe(execution_arn)
+        if description["status"] not in FINAL_STATUSES:  # pragma: no cover - the worker records it first
+            raise ExecutionDidNotFinish(f"{execution_arn} ended without a final status ({description['status']})")
+        return ExecutionResult(description=description, history=self.history(execution_arn))
 
     def wait_for_state(self, execution_arn: str, state: str, timeout: float | None = None) -> None:
         """Block until the execution has entered ``state`` (e.g. to act while it is RUNNING there)."""
@@ -284,11 +287,9 @@ class OfflineHarness:
         pattern matcher; returns each matching function's result by logical id.
         """
         event = self.status_change_event(execution_arn, event_id)
+        message = cast(EventMessageType, event)  # moto's TypedDict of an EventBridge event
         return {
             lid: self.invoke_function(lid, event)
             for lid, spec in self.functions.items()
-            if any(
-                EventPattern(None, pattern).matches_event(cast(EventMessageType, event))
-                for pattern in spec.event_patterns
-            )
+            if any(EventPattern(None, pattern).matches_event(message) for pattern in spec.event_patterns)
         }
