@@ -11,7 +11,7 @@ from tests.support import load_event
 from transient_analytics import ledger
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import RecordSlotsEvent, parse_event
-from transient_analytics.recording import parse_report, record, report_json, verdicts
+from transient_analytics.recording import parse_report, record, verdicts
 from transient_analytics.settings import RecordSlotsSettings
 from transient_analytics.slots import Fingerprint
 
@@ -262,8 +262,3 @@ def test_a_transform_slot_the_map_did_not_report_is_failed():
     raw["jobs"] = raw["jobs"][:1]
     v = verdicts(parse_event(raw, RecordSlotsEvent), None)
     assert v["2026-11-24T00:00Z"].verdict == "failed" and v["2026-11-24T00:00Z"].error == "no job result"
-
-
-def test_report_json_parses_json_and_gives_none_for_anything_else():
-    assert report_json(b'{"a": 1}') == {"a": 1}
-    assert report_json("not json") is None

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypedDict, cast
+from typing import Final, TypedDict
 
 from transient_analytics.slots import Pipeline
 
@@ -99,36 +99,6 @@ def _problems(slot: ConvertedSlot) -> list[str]:
     if getattr(slot, unwanted) is not None:
         problems.append(f"{unwanted}: must not be set for a {slot.pipeline} slot")
     return problems
-
-
-def converted_emr_slots(report: dict[str, Any]) -> list[ConvertedSlot]:
-    """The converted slots of the Spark job's run report (CONTRACT.md), in report order.
-
-    Failed slots are left out (they get no event). A converted entry without its manifest URI
-    or row count raises ``ValueError`` naming ``report.slots[i].<field>``.
-    """
-    run_id = report.get("run_id") if isinstance(report, dict) else None
-    entries = report.get("slots") if isinstance(report, dict) else None
-    if not isinstance(run_id, str) or not isinstance(entries, list):
-        raise ValueError("report: must be the job's run report, with 'run_id' and a 'slots' list")
-    slots = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or entry.get("status") != "converted":
-            continue
-        try:
-            slots.append(
-                ConvertedSlot(
-                    pipeline="emr",
-                    # typed as the report should hold them; ConvertedSlot checks what they are
-                    slot=cast(str, entry.get("slot")),
-                    run_id=run_id,
-                    rows_written=cast(int, entry.get("rows_written")),
-                    manifest_uri=entry.get("manifest_uri"),
-                )
-            )
-        except ValueError as exc:
-            raise ValueError(f"report.slots[{index}]: {exc}") from None
-    return slots
 
 
 def entry_size(entry: PutEventsEntry) -> int:

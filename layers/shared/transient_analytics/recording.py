@@ -9,7 +9,6 @@ it) is left alone. The ports keep the AWS calls out; the rules are ``ledger``'s.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -209,13 +208,6 @@ def _converted(event: RecordSlotsEvent, sid: str, verdict: SlotVerdict) -> Conve
     return ConvertedSlot(
         pipeline="transform", slot=sid, run_id=event.plan.run_id, rows_written=0, output_uri=work.output_uri
     )
-
-
-def report_json(text: str | bytes) -> Any | None:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def give_back(
