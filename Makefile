@@ -16,7 +16,8 @@ MODEL_STAMP := $(MODEL_VENV)/.installed
 #: The payload tests that run in the model environment (`make test-model`); the dev suite skips them.
 MODEL_TESTS := tests/payloads/test_model_training.py tests/payloads/test_package.py \
 	tests/payloads/test_inference_handlers.py tests/payloads/test_inference_fast_paths.py \
-	tests/payloads/test_inference_model_fn.py tests/payloads/test_inference_module.py tests/payloads/test_batching.py
+	tests/payloads/test_inference_model_fn.py tests/payloads/test_inference_module.py tests/payloads/test_batching.py \
+	tests/payloads/test_train_entry.py
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 

@@ -91,6 +91,14 @@ def build_artifact(
     """Write the reproducible ``model.tar.gz`` to ``out_path`` (atomically) and return its path."""
     members = artifact_members(model_dir, code_dir)
     check_versions(model_dir, requirements)
+    return write_atomically(out_path, reproducible_tar_gz(members))
+
+
+def reproducible_tar_gz(members: Sequence[tuple[str, Path]]) -> bytes:
+    """A ``.tar.gz`` of ``(name in the archive, source file)`` in that order: the same inputs, the same bytes.
+
+    Entries with mtime 0, owner root (0/0, no names), mode 0644; a gzip header without a timestamp or name.
+    """
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, source in members:
@@ -105,11 +113,15 @@ def build_artifact(
     compressed = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=9) as gz:
         gz.write(raw.getvalue())
+    return compressed.getvalue()
 
+
+def write_atomically(out_path: str | os.PathLike[str], body: bytes) -> Path:
+    """Write ``body`` to ``out_path`` through a temporary file beside it (no reader sees half a file)."""
     target = Path(out_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(compressed.getvalue())
+    tmp.write_bytes(body)
     os.replace(tmp, target)
     return target
 

@@ -85,8 +85,7 @@ def train(
         raise ValueError(f"unknown candidates {unknown}; choose from {list(CANDIDATES)}")
 
     frame = load_abalone(data_path)
-    features, target = feature_matrix(frame), frame[TARGET_COLUMN].to_numpy(dtype="float64")
-    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=test_size, random_state=seed)
+    x_train, x_test, y_train, y_test = holdout_split(frame, seed=seed, test_size=test_size)
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
 
     cv: dict[str, Score] = {}
@@ -146,6 +145,19 @@ def train(
     )
     (out / METRICS_FILENAME).write_text(json.dumps(metrics.to_dict(), indent=2, sort_keys=True) + "\n")
     return metrics
+
+
+def holdout_split(
+    frame: pandas.DataFrame, *, seed: int = DEFAULT_SEED, test_size: float = 0.2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train, x_test, y_train, y_test)``: the model's input and ``rings``, split as :func:`train` splits them.
+
+    The hold-out of a training run, and so the rows a quality gate scores another model on
+    (``model.train_entry``): the same frame, seed and size give the same rows.
+    """
+    features, target = feature_matrix(frame), frame[TARGET_COLUMN].to_numpy(dtype="float64")
+    x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=test_size, random_state=seed)
+    return x_train, x_test, y_train, y_test
 
 
 def library_versions() -> dict[str, str]:

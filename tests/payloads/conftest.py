@@ -34,6 +34,7 @@ MODEL_TEST_FILES = (
     "test_inference_model_fn.py",
     "test_inference_module.py",
     "test_batching.py",
+    "test_train_entry.py",
 )
 IN_MODEL_ENV = env.is_model_env()
 _ALL_FILES = sorted(path.name for path in Path(__file__).parent.glob("test_*.py"))
