@@ -3,7 +3,9 @@
 The models' patterns are matched against the whole value (Java's ``matches``: ``fullmatch``
 here). Python's ``re`` lacks two constructs they use: Unicode categories (``\\p{L}``) and UTF-16
 surrogate pairs for supplementary characters (``\\uD800\\uDC00-\\uDBFF\\uDFFF``); both are
-rewritten to code point ranges. Standard library only.
+rewritten to code point ranges. Java also accepts a quantifier on the end anchor (SageMaker's
+CustomerMetadataKey is ``(…)*${1,128}``), which Python refuses: a repeated anchor is one anchor, so the
+quantifier is dropped. Standard library only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import cache
 
 _SURROGATE_PAIR = re.compile(r"\\u(?P<hi>[dD][89abAB][0-9a-fA-F]{2})\\u(?P<lo>[dD][c-fC-F][0-9a-fA-F]{2})")
 _CATEGORY = re.compile(r"\\p\{(?P<cat>[A-Za-z]{1,2})\}")
+_ANCHOR_QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
 
 
 def _pair_to_codepoint(match: re.Match[str]) -> str:
@@ -53,6 +56,10 @@ def compile_java_pattern(pattern: str) -> re.Pattern[str]:
                 continue
             out.append(translated[i : i + 2])
             i += 2
+            continue
+        if ch == "$" and not in_class and (quantifier := _ANCHOR_QUANTIFIER.match(translated, i + 1)):
+            out.append(ch)
+            i = quantifier.end()
             continue
         if ch == "[" and not in_class:
             in_class = True

@@ -135,6 +135,11 @@ INTEGRATIONS: Mapping[str, Integration] = {
     "elasticmapreduce:addStep": Integration("emr", "AddJobFlowSteps", _add_step),
     "elasticmapreduce:terminateCluster": Integration("emr", "TerminateJobFlows", _terminate_cluster),
     "sagemaker:createTransformJob": Integration("sagemaker", "CreateTransformJob", _same),
+    "sagemaker:createTrainingJob": Integration("sagemaker", "CreateTrainingJob", _same),
+    "sagemaker:createModel": Integration("sagemaker", "CreateModel", _same),
+    # AWS SDK integrations (``arn:aws:states:::aws-sdk:<service>:<action>``): the API call as it is.
+    "aws-sdk:sagemaker:describeModel": Integration("sagemaker", "DescribeModel", _same),
+    "aws-sdk:sagemaker:updateModelPackage": Integration("sagemaker", "UpdateModelPackage", _same),
     "dynamodb:getItem": Integration("dynamodb", "GetItem", _same),
     "dynamodb:putItem": Integration("dynamodb", "PutItem", _same),
     "dynamodb:updateItem": Integration("dynamodb", "UpdateItem", _same),
@@ -145,7 +150,7 @@ INTEGRATIONS: Mapping[str, Integration] = {
 }
 
 _RESOURCE_ARN = re.compile(
-    r"^arn:[a-z-]+:states:::(?P<service>[a-zA-Z0-9-]+):(?P<action>[a-zA-Z0-9]+)(?P<pattern>\..+)?$"
+    r"^arn:[a-z-]+:states:::(?P<service>(aws-sdk:)?[a-zA-Z0-9-]+):(?P<action>[a-zA-Z0-9]+)(?P<pattern>\..+)?$"
 )
 _PATTERNS = (".sync", ".sync:2", ".waitForTaskToken")
 
@@ -157,8 +162,8 @@ class UnknownIntegration(KeyError):
 def integration_key(resource: str, resource_type: str | None = None) -> str:
     """``elasticmapreduce:createCluster`` from a resource ARN, or from a history event's (type, resource).
 
-    ``TaskScheduled`` events record ``resourceType`` (``elasticmapreduce``) and ``resource``
-    (``createCluster.sync``); a definition holds the whole ARN.
+    ``TaskScheduled`` events record ``resourceType`` (``elasticmapreduce``, ``aws-sdk:sagemaker``) and
+    ``resource`` (``createCluster.sync``, ``updateModelPackage``); a definition holds the whole ARN.
     """
     if resource_type is not None:
         action = resource

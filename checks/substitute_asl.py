@@ -8,8 +8,8 @@ For every AWS::Serverless::StateMachine in the template that has a DefinitionUri
   * resolves each entry's CloudFormation value with the offline twin's resolver (offline/cfn/: the
     one place that rule lives) for the stack transient-analytics-dev in us-east-1, account
     123456789012, with the parameters' defaults, so resources get the names the twin gives them;
-  * checks that each value is of the kind its name announces (an ARN for *Arn/*Sync/*Invoke,
-    a name for *Name, a release label for *ReleaseLabel);
+  * checks that each value is of the kind its name announces (an ARN for *Arn/*Sync/*Invoke/*Resource,
+    an ECR image for *Image, a name for *Name, a release label for *ReleaseLabel);
   * writes the substituted definition to <out>/<file name> and checks it is valid JSON.
 It prints one line per written file. Needs the repository root on sys.path (static.sh sets PYTHONPATH)
 and cfn-lint (the SAM venv has it).
@@ -34,6 +34,16 @@ KINDS: list[tuple[str, re.Pattern[str], str]] = [
     ("Arn", re.compile(r"^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$"), "an ARN"),
     ("Sync", re.compile(r"^arn:aws:states:::[a-z0-9-]+:[A-Za-z]+\.sync(:2)?$"), "a .sync integration ARN"),
     ("Invoke", re.compile(r"^arn:aws:states:::[a-z0-9-]+:invoke$"), "an optimised integration ARN"),
+    (
+        "Resource",
+        re.compile(r"^arn:aws:states:::(aws-sdk:)?[a-z0-9-]+:[A-Za-z]+$"),
+        "a request-response integration ARN",
+    ),
+    (
+        "Image",
+        re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+:[A-Za-z0-9._-]+$"),
+        "an ECR image URI",
+    ),
     ("Name", re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=,@-]{0,127}$"), "a resource name"),
     ("ReleaseLabel", re.compile(r"^emr-\d+\.\d+\.\d+$"), "an EMR release label"),
 ]
@@ -51,7 +61,8 @@ def check_kind(name: str, value: str) -> None:
                 raise CheckFailed(f"${{{name}}} should be {description}, resolves to {value!r}")
             return
     raise CheckFailed(
-        f"${{{name}}}: no kind is known for this name (end it with Arn, Sync, Invoke, Name or ReleaseLabel, "
+        f"${{{name}}}: no kind is known for this name (end it with Arn, Sync, Invoke, Resource, Image, Name or "
+        "ReleaseLabel, "
         "or teach checks/substitute_asl.py the new kind)"
     )
 

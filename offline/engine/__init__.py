@@ -79,4 +79,9 @@ RELIED_ON: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
     ("moto.events.models", "EventPattern.matches_event"),
+    # The training runner (offline/runners/sagemaker_training.py) records each job's real outcome
+    # on moto's job, which moto creates Completed with made-up metrics.
+    ("moto.sagemaker.models", "sagemaker_backends"),
+    ("moto.sagemaker.models", "SageMakerModelBackend.create_training_job"),
+    ("moto.sagemaker.models", "FakeTrainingJob.response_object"),
 )

@@ -1,5 +1,5 @@
-"""Provisioning moto from the template: buckets, queues, tables, topics (each subscribed to the inbox), roles,
-functions and the state machines with their deployed definitions."""
+"""Provisioning moto from the template: buckets, queues, tables, model package groups, topics (each subscribed to
+the inbox), roles, functions and the state machines with their deployed definitions."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ def provision(harness: OfflineHarness) -> SnsInbox:
             AttributeDefinitions=harness.stack.resource_property(lid, "AttributeDefinitions"),
             BillingMode=harness.stack.resource_property(lid, "BillingMode", "PAY_PER_REQUEST"),
             **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        )
+    sagemaker = boto3.client("sagemaker", region_name=harness.region)
+    for lid in harness.stack.resources_of_type("AWS::SageMaker::ModelPackageGroup"):
+        sagemaker.create_model_package_group(
+            ModelPackageGroupName=harness.stack.resource_property(lid, "ModelPackageGroupName")
         )
     inbox = SnsInbox(harness.region)
     for lid in harness.stack.resources_of_type("AWS::SNS::Topic"):

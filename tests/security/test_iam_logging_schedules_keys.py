@@ -40,7 +40,7 @@ def test_schedules_start_only_their_state_machine_and_can_dead_letter(
     resources: dict[str, Any], statements: list[Statement]
 ) -> None:
     schedules = {k: r for k, r in resources.items() if r["Type"] == "AWS::Scheduler::Schedule"}
-    assert len(schedules) == 2
+    assert len(schedules) == 3  # the EMR pipeline, the batch transform, the model training
     for logical_id, schedule in schedules.items():
         target = schedule["Properties"]["Target"]
         role = statements_of_role(statements, _role_of_schedule(schedule))
@@ -75,7 +75,7 @@ def test_log_groups_encrypted_with_the_stack_key_are_named_in_its_logs_statement
         for p in logs_statement.body["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     ]
     encrypted = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
-    assert len(encrypted) == 5
+    assert len(encrypted) == 9  # three state machines, six functions
     for logical_id, group in encrypted.items():
         props = group["Properties"]
         assert props.get("KmsKeyId") == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}, logical_id

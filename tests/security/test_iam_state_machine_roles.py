@@ -25,6 +25,15 @@ EMR_SYNC_RULES = (
     "StepFunctionsGetEventForEMRAddJobFlowStepsRule",
 )
 SAGEMAKER_TRANSFORM_SYNC_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
+SAGEMAKER_TRAINING_SYNC_RULE = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
+#: Every SageMaker resource the stack's roles may act on: its own jobs, models and model packages, by name.
+SAGEMAKER_SCOPES = {
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobBaseName}-*",
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:training-job/${ModelBaseName}-train-*",
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model/${ModelBaseName}-v*",
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/${AWS::StackName}-abalone/*",
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${AWS::StackName}-abalone",
+}
 STACK_TAG = "transient-analytics:stack"
 
 
@@ -57,7 +66,7 @@ def test_event_rule_permissions_name_only_the_managed_sync_rules(statements: lis
         and any(a.startswith("events:") and a != "events:PutEvents" for a in as_list(s.body.get("Action", [])))
         for r in s.resources
     }
-    assert every == set(EMR_SYNC_RULES) | {SAGEMAKER_TRANSFORM_SYNC_RULE}
+    assert every == set(EMR_SYNC_RULES) | {SAGEMAKER_TRANSFORM_SYNC_RULE, SAGEMAKER_TRAINING_SYNC_RULE}
 
 
 def test_only_record_slots_puts_events_and_only_completion_events_on_the_default_bus(
@@ -72,13 +81,16 @@ def test_only_record_slots_puts_events_and_only_completion_events_on_the_default
         assert statement.body["Condition"]["StringEquals"]["events:source"] == "transient-analytics"
 
 
-def test_sagemaker_actions_are_scoped_to_the_transform_job_name_prefix(statements: list[Statement]) -> None:
+def test_sagemaker_actions_are_scoped_to_this_stacks_job_model_and_package_names(statements: list[Statement]) -> None:
     sagemaker = [s for s in filter(allows, statements) if any(a.startswith("sagemaker:") for a in s.actions)]
-    assert sagemaker, "expected the transform state machine to drive SageMaker"
+    assert sagemaker, "expected the transform and training state machines to drive SageMaker"
     for statement in sagemaker:
-        assert resource_texts(statement) == [
-            "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobBaseName}-*"
-        ], f"{statement.where} {statement.sid}"
+        assert resource_texts(statement), f"{statement.where} {statement.sid}"
+        assert set(resource_texts(statement)) <= SAGEMAKER_SCOPES, f"{statement.where} {statement.sid}"
+    transform = statements_of_role(statements, "BatchTransformStateMachineRole")
+    assert {r for s in transform if any(a.startswith("sagemaker:") for a in s.actions) for r in resource_texts(s)} == {
+        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobBaseName}-*"
+    }
 
 
 def test_transform_state_machine_can_create_describe_stop_and_tag_its_jobs(statements: list[Statement]) -> None:

@@ -26,9 +26,13 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_both_definitions_are_filled_with_no_placeholder_left(project: Path) -> None:
+def test_every_definition_is_filled_with_no_placeholder_left(project: Path) -> None:
     written = substitute_asl.substitute(project / "template.yaml", project / "out")
-    assert sorted(p.name for p in written) == ["batch_transform.asl.json", "emr_pipeline.asl.json"]
+    assert sorted(p.name for p in written) == [
+        "batch_transform.asl.json",
+        "emr_pipeline.asl.json",
+        "train_model.asl.json",
+    ]
     for path in written:
         text = path.read_text(encoding="utf-8")
         assert "${" not in text

@@ -17,6 +17,10 @@ for the EMR pipeline's 15-minute slots, ``dt=YYYY-MM-DD`` for the batch transfor
     batch/abalone/output/{slot}/run={run_id}/    transform output (input row + prediction)
     runs/{pipeline}/{run_id}/report.json         the Spark job's per-slot report of one run
     logs/emr/dt=…/hour=…/minute=…/               EMR cluster logs (LogUri) of a run, expired by lifecycle
+    artifacts/training/sourcedir.tar.gz          the training job's code (model/sourcedir.py)
+    training/abalone/dt=YYYY-MM-DD/*.csv         labelled training data, one folder per day it was published
+    models/abalone/dt=…/run={run_id}/            a training run's output (SageMaker adds <job>/output/model.tar.gz,
+                                                 output.tar.gz), and the registered evaluation.json beside them
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from transient_analytics.slots import Pipeline, utc
 JOB_KEY = "artifacts/jobs/csv_to_parquet.py"
 SCHEMA_KEY = "artifacts/jobs/schemas/characters.json"
 MODEL_KEY = "artifacts/models/abalone/model.tar.gz"
+SOURCEDIR_KEY = "artifacts/training/sourcedir.tar.gz"
+TRAINING_ROOT = "training/abalone"
+MODELS_ROOT = "models/abalone"
 
 EMR_INPUT_ROOT = "landing/characters"
 EMR_OUTPUT_ROOT = "curated/characters"
@@ -126,3 +133,40 @@ def slot_of_key(pipeline: Pipeline, key: str) -> datetime | None:
         return datetime.strptime(f"{day} {hour or '00'}:{minute or '00'}", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def training_day_prefix(day: datetime) -> str:
+    """``training/abalone/dt=2026-11-25/``: the labelled data published that day."""
+    return f"{TRAINING_ROOT}/{day_path(day)}/"
+
+
+def training_day_of_key(key: str) -> datetime | None:
+    """The day of a training data object (``training/abalone/dt=…/<file>``), or None outside the layout."""
+    root = TRAINING_ROOT + "/"
+    if not key.startswith(root):
+        return None
+    match = _SLOT_IN_KEY.match(key[len(root) :])
+    if not match or match.group(2) is not None:
+        return None
+    name = match.group(4).rsplit("/", 1)[-1]
+    if not name or name.startswith(("_", ".")):
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def training_output_prefix(day: datetime, run_id: str) -> str:
+    """Where a training run's jobs write (``OutputDataConfig.S3OutputPath``), dated by its data's day."""
+    return f"{MODELS_ROOT}/{day_path(day)}/run={run_id}/"
+
+
+def training_job_output_uri(output_uri: str, job_name: str, name: str) -> str:
+    """``<S3OutputPath>/<job name>/output/<name>``: where SageMaker puts model.tar.gz and output.tar.gz."""
+    return f"{output_uri.rstrip('/')}/{job_name}/output/{name}"
+
+
+def evaluation_uri(output_uri: str, job_name: str) -> str:
+    """The registered evaluation of a training job, beside its output (the model package's metrics)."""
+    return f"{output_uri.rstrip('/')}/{job_name}/evaluation.json"

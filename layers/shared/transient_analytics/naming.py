@@ -80,6 +80,31 @@ def transform_job_name_prefix(base: str, scheduled_time: datetime, execution_arn
     return prefix
 
 
+#: The longest model base name: ``<base>-train`` must fit :data:`JOB_BASE_NAME_MAX` (training jobs).
+MODEL_BASE_NAME_MAX = JOB_BASE_NAME_MAX - len("-train")
+
+
+def training_job_name_prefix(model_base: str, scheduled_time: datetime, execution_arn: str) -> str:
+    """``<model base>-train-<yyyymmddhhmm>-<hash8>``: training jobs follow the transform jobs' rule and length."""
+    return transform_job_name_prefix(
+        f"{sanitize_base_name(model_base, MODEL_BASE_NAME_MAX)}-train", scheduled_time, execution_arn
+    )
+
+
+def model_name(model_base: str, version: int, model_package_arn: str) -> str:
+    """``<model base>-v<version>-<hash8 of the package ARN>``: the SageMaker model a package is promoted under.
+
+    One name per package (a retried promotion finds its model again); the digest keeps two stacks
+    sharing a base name apart (their packages live in different groups).
+    """
+    if version < 1:
+        raise ValueError(f"version must be at least 1, got {version}")
+    name = f"{sanitize_base_name(model_base, MODEL_BASE_NAME_MAX)}-v{version}-{execution_digest(model_package_arn)}"
+    if not is_valid_transform_job_name(name):
+        raise ValueError(f"{name!r} breaks SageMaker's name rule {SAGEMAKER_JOB_NAME_PATTERN.pattern}")
+    return name
+
+
 def transform_job_name(prefix: str, retry_count: int, redrive_count: int) -> str:
     """The job name the state machine builds: ``States.Format('{}-{}-{}', prefix, retry, redrive)``."""
     if not 0 <= retry_count <= MAX_RETRY_COUNT:

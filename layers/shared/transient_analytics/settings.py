@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from transient_analytics.errors import ConfigurationError, describe_validation_error
 from transient_analytics.layout import DEFAULT_PARTITION_COLUMN
-from transient_analytics.slots import Pipeline
+from transient_analytics.naming import MODEL_BASE_NAME_MAX
+
+#: The state machines NotifyFailure speaks for: the two slot pipelines and the model training.
+Workflow = Literal["emr", "transform", "train"]
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
 SageMakerInstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
@@ -85,6 +88,9 @@ class NotifyFailureSettings(BaseModel):
     TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+(\.fifo)?$")
     EMR_STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$")
     TRANSFORM_STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$")
+    TRAIN_STATE_MACHINE_ARN: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$"
+    )
     IDEMPOTENCY_TABLE: str = Field(min_length=3, max_length=255)
     IDEMPOTENCY_TTL_SECONDS: int = Field(default=86400, ge=60, le=30 * 86400)
     CAUSE_MAX_CHARS: int = Field(default=1500, ge=200, le=20000)
@@ -92,12 +98,14 @@ class NotifyFailureSettings(BaseModel):
     LEDGER_TABLE: str = Field(min_length=3, max_length=255)
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
 
-    def pipeline_for(self, state_machine_arn: str) -> Pipeline | None:
-        """Which of our pipelines a state machine is, or None if it is not ours."""
-        pipelines: dict[str, Pipeline] = {
+    def pipeline_for(self, state_machine_arn: str) -> Workflow | None:
+        """Which of our state machines this is (a slot pipeline or the training), or None if it is not ours."""
+        pipelines: dict[str, Workflow] = {
             self.EMR_STATE_MACHINE_ARN: "emr",
             self.TRANSFORM_STATE_MACHINE_ARN: "transform",
         }
+        if self.TRAIN_STATE_MACHINE_ARN:
+            pipelines[self.TRAIN_STATE_MACHINE_ARN] = "train"
         return pipelines.get(state_machine_arn)
 
 
@@ -114,6 +122,51 @@ class RecordSlotsSettings(BaseModel):
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     #: ``done`` records are kept this long, then expired by DynamoDB's TTL.
     DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+
+
+class PrepareTrainingSettings(BaseModel):
+    """Environment of ``prepare_training``: what a training run is planned from (``training.build_training_plan``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    DATA_BUCKET: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    NAME_PREFIX: str = Field(min_length=1, max_length=64)
+    #: Training jobs are ``<base>-train-…``, models ``<base>-v<version>-…`` (IAM scopes both by it).
+    MODEL_BASE_NAME: str = Field(pattern=r"^[a-z0-9](-?[a-z0-9])*$", max_length=MODEL_BASE_NAME_MAX)
+    MODEL_PACKAGE_GROUP: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    PRODUCTION_TABLE: str = Field(min_length=3, max_length=255)
+    TRAINING_INSTANCE_TYPE: SageMakerInstanceType = "ml.m5.large"
+    TRAINING_VOLUME_GB: int = Field(default=5, ge=1, le=512)
+    TRAINING_MAX_RUNTIME_SECONDS: int = Field(default=3600, ge=60, le=432000)
+    #: The regressors cross-validation chooses from (model/candidates.py); a manual run may name a subset.
+    TRAINING_CANDIDATES: Annotated[list[Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,39}$")]], Field(min_length=1)] = [
+        "ridge",
+        "random_forest",
+        "hist_gradient_boosting",
+    ]
+    TRAINING_SEED: int = Field(default=42, ge=0, le=2**31 - 1)
+    TRAINING_FOLDS: int = Field(default=5, ge=2, le=20)
+    TRAINING_TEST_SIZE: float = Field(default=0.2, ge=0.05, le=0.5)
+    #: A candidate is approved only if its hold-out RMSE beats production's by at least this (rings).
+    GATE_MIN_IMPROVEMENT: float = Field(default=0.01, ge=0, le=10)
+    #: The instance type the batch transform serves the model on (the package's SupportedTransformInstanceTypes).
+    TRANSFORM_INSTANCE_TYPE: SageMakerInstanceType = "ml.m5.large"
+    MAX_BACKFILL_DAYS: int = Field(default=366, ge=1, le=3650)
+
+    @field_validator("TRAINING_CANDIDATES", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class PromoteModelSettings(BaseModel):
+    """Environment of ``promote_model``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    PRODUCTION_TABLE: str = Field(min_length=3, max_length=255)
 
 
 def load_settings[S: BaseModel](model: type[S], environ: Mapping[str, str]) -> S:

@@ -18,7 +18,15 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from transient_analytics.aws import Clusters, CompletionEvents, Executions, Objects, Topic
 from transient_analytics.ledger_store import SlotLedger
-from transient_analytics.settings import NotifyFailureSettings, PrepareRunSettings, RecordSlotsSettings, load_settings
+from transient_analytics.model_registry import ModelPackages, ProductionPointer, TrainingOutputs
+from transient_analytics.settings import (
+    NotifyFailureSettings,
+    PrepareRunSettings,
+    PrepareTrainingSettings,
+    PromoteModelSettings,
+    RecordSlotsSettings,
+    load_settings,
+)
 
 
 def utc_now() -> datetime:
@@ -95,3 +103,33 @@ def idempotent_on_event_id(function: Callable[..., dict[str, Any]]) -> Callable[
         config=notify_failure_idempotency_config(),
     )(function)
     return wrapped
+
+
+@cache
+def prepare_training_settings() -> PrepareTrainingSettings:
+    return load_settings(PrepareTrainingSettings, os.environ)
+
+
+@cache
+def prepare_training_ports() -> tuple[Objects, ProductionPointer, ModelPackages, TrainingOutputs]:
+    return (
+        Objects(boto3.client("s3")),
+        ProductionPointer(boto3.client("dynamodb"), prepare_training_settings().PRODUCTION_TABLE),
+        ModelPackages(boto3.client("sagemaker")),
+        TrainingOutputs(boto3.client("s3")),
+    )
+
+
+@cache
+def register_model_ports() -> tuple[ModelPackages, TrainingOutputs]:
+    return ModelPackages(boto3.client("sagemaker")), TrainingOutputs(boto3.client("s3"))
+
+
+@cache
+def promote_model_settings() -> PromoteModelSettings:
+    return load_settings(PromoteModelSettings, os.environ)
+
+
+@cache
+def production_pointer() -> ProductionPointer:
+    return ProductionPointer(boto3.client("dynamodb"), promote_model_settings().PRODUCTION_TABLE)
