@@ -23,7 +23,7 @@ from tests.statemachines.sfn_support import ROOT
 
 #: EventBridge Scheduler names are at most 64 characters: ``<stack>-batch-transform`` (16) leaves 48.
 LONGEST_STACK = "s" * (64 - len("-batch-transform"))
-MACHINES = ("EmrPipelineStateMachine", "BatchTransformStateMachine")
+MACHINES = ("EmrPipelineStateMachine", "BatchTransformStateMachine", "TrainModelStateMachine")
 
 
 def constants(value: Any) -> Any:

@@ -205,7 +205,28 @@ def test_resources_from_definitions_and_from_history_events_map_the_same_way():
         "lambda:invoke",
         "sns:publish",
         "events:putEvents",
+        "sagemaker:createTrainingJob",
+        "sagemaker:createModel",
+        "aws-sdk:sagemaker:describeModel",
+        "aws-sdk:sagemaker:updateModelPackage",
     }
+
+
+def test_an_aws_sdk_integration_is_the_api_call_itself_from_a_definition_or_a_history_event():
+    assert (
+        integration_key("arn:aws:states:::aws-sdk:sagemaker:updateModelPackage")
+        == "aws-sdk:sagemaker:updateModelPackage"
+    )
+    assert integration_key("updateModelPackage", "aws-sdk:sagemaker") == "aws-sdk:sagemaker:updateModelPackage"
+    problems = task_request_problems(
+        "arn:aws:states:::aws-sdk:sagemaker:updateModelPackage",
+        {
+            "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1",
+            "ModelApprovalStatus": "Done",
+        },
+    )
+    assert problems == ["UpdateModelPackage: ModelApprovalStatus: 'Done' is not one of the enum values "
+                        "['Approved', 'Rejected', 'PendingManualApproval']"]  # fmt: skip
 
 
 def test_an_unmapped_integration_is_an_error_not_a_pass():
@@ -222,6 +243,9 @@ def test_java_patterns_keep_their_meaning_in_python():
     # surrogate pairs (supplementary characters) and control characters
     xml = compile_java_pattern(r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*")
     assert xml.fullmatch("emoji 😀\n") and not xml.fullmatch("\x00")
+    # a quantified end anchor (SageMaker's CustomerMetadataKey): Java repeats the anchor, Python may not
+    metadata_key = compile_java_pattern(r"([\p{L}\p{Z}\p{N}_.:\/=+\-@]*)${1,128}")
+    assert metadata_key.fullmatch("holdout-rmse") and not metadata_key.fullmatch("run(1)")
 
 
 def test_request_problems_needs_a_known_operation():

@@ -17,7 +17,9 @@ from transient_analytics.slots import GRIDS, parse_slot_id, slot_id
 #: SNS: "Subjects must be ASCII text that begins with a letter, number, or punctuation mark;
 #: must not include line breaks or control characters; and must be less than 100 characters long."
 SNS_SUBJECT_MAX = 99
-PIPELINE_TITLES = {"emr": "EMR pipeline", "transform": "Batch transform"}
+PIPELINE_TITLES = {"emr": "EMR pipeline", "transform": "Batch transform", "train": "Model training"}
+#: Where each workflow's plan keeps its work's details (the training plan: ``training``).
+_PLAN_SECTIONS = {"train": "training"}
 _NOT_SUBJECT = re.compile(r"[^\x20-\x7e]+")
 
 
@@ -152,9 +154,9 @@ def render(
         lines += ["", "Run parameters:"]
         lines.append(f"  run id:           {plan.get('run_id', '-')}")
         lines.append(f"  scheduled time:   {plan.get('scheduled_time', '-')} ({plan.get('trigger', '-')})")
-        found = plan.get(pipeline)
+        found = plan.get(_PLAN_SECTIONS.get(pipeline, pipeline))
         section: dict[str, Any] = found if isinstance(found, dict) else {}
-        for key in ("cluster_name", "log_uri", "partition_column"):
+        for key in ("cluster_name", "log_uri", "partition_column", "job_name_prefix", "output_uri"):
             if section.get(key):
                 lines.append(f"  {key.replace('_', ' ') + ':':<18}{section[key]}")
         slots = [s.get("slot", "?") for s in plan.get("slots") or [] if isinstance(s, dict)]
@@ -176,6 +178,12 @@ def render(
         else:
             lines.append("Cleanup:       no EMR cluster of this execution was still running.")
     lines += ["", f"Console:       {console_url(region, detail.executionArn)}"]
+    if pipeline == "train":
+        lines.append(
+            "Recovery:      production is unchanged (a promotion is one conditional write, never half done); "
+            f"train again: aws stepfunctions start-execution --state-machine-arn {detail.stateMachineArn} "
+            """--input '{"trigger": "manual"}'"""
+        )
     slots = [s["slot"] for s in plan.get("slots") or [] if isinstance(s, dict) and isinstance(s.get("slot"), str)]
     if slots:
         rerun = backfill_command(pipeline, detail.stateMachineArn, slots[0], slots[-1])

@@ -16,7 +16,7 @@ from transient_analytics.models import ExecutionStatusChangeEvent
 from transient_analytics.notification import CleanupReport, Notification, ReleaseReport, render
 from transient_analytics.plan import TAG_EXECUTION
 from transient_analytics.recording import Ledger, give_back
-from transient_analytics.settings import NotifyFailureSettings
+from transient_analytics.settings import NotifyFailureSettings, Workflow
 from transient_analytics.slots import Pipeline
 from transient_analytics.tags import execution_tag_value
 
@@ -48,7 +48,7 @@ def _release(
 
 def notify(
     change: ExecutionStatusChangeEvent,
-    pipeline: Pipeline,
+    pipeline: Workflow,
     settings: NotifyFailureSettings,
     now: datetime,
     ports: tuple[History, Clusters | None, Ledger, Publisher],
@@ -59,7 +59,11 @@ def notify(
     cleanup = None
     if clusters is not None and pipeline == "emr" and settings.CLEANUP_EMR_CLUSTERS:
         cleanup = clusters.terminate_tagged(TAG_EXECUTION, execution_tag_value(detail.executionArn))
-    release = _release(pipeline, facts, detail.executionArn, detail.status, now, store, settings.MAX_SLOT_ATTEMPTS)
+    release = (
+        None
+        if pipeline == "train"  # a training run claims no slots
+        else _release(pipeline, facts, detail.executionArn, detail.status, now, store, settings.MAX_SLOT_ATTEMPTS)
+    )
     note = render(detail, pipeline, facts, cleanup, change.region, settings.CAUSE_MAX_CHARS, release)
     message_id = topic.publish(note)
     return {

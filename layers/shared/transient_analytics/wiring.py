@@ -131,5 +131,5 @@ def promote_model_settings() -> PromoteModelSettings:
 
 
 @cache
-def production_pointer() -> ProductionPointer:
-    return ProductionPointer(boto3.client("dynamodb"), promote_model_settings().PRODUCTION_TABLE)
+def production_pointer(table: str) -> ProductionPointer:
+    return ProductionPointer(boto3.client("dynamodb"), table)
