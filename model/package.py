@@ -22,21 +22,16 @@ give the same bytes. Standard library only: packaging runs in either environment
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
 import json
 import os
 import sys
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from model.archive import CODE_DIR, CODE_FILES, reproducible_tar_gz, write_atomically
 from model.code.model_metadata import METADATA_FILENAME, MODEL_FILENAME
 from model.env import ARTIFACTS_DIR, DEFAULT_ARTIFACT, REQUIREMENTS_PATH, image_pins, image_python
 
-CODE_DIR = Path(__file__).resolve().parent / "code"
-#: Every module of model/code/ (the package marker aside: in the container code/ is a sys.path entry).
-CODE_FILES: tuple[str, ...] = tuple(sorted(p.name for p in CODE_DIR.glob("*.py") if p.name != "__init__.py"))
 ARTIFACT_NAME = DEFAULT_ARTIFACT.name
 DEFAULT_MODEL_DIR = ARTIFACTS_DIR
 
@@ -92,38 +87,6 @@ def build_artifact(
     members = artifact_members(model_dir, code_dir)
     check_versions(model_dir, requirements)
     return write_atomically(out_path, reproducible_tar_gz(members))
-
-
-def reproducible_tar_gz(members: Sequence[tuple[str, Path]]) -> bytes:
-    """A ``.tar.gz`` of ``(name in the archive, source file)`` in that order: the same inputs, the same bytes.
-
-    Entries with mtime 0, owner root (0/0, no names), mode 0644; a gzip header without a timestamp or name.
-    """
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, source in members:
-            data = source.read_bytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 0
-            info.mode = 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-    compressed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
-    return compressed.getvalue()
-
-
-def write_atomically(out_path: str | os.PathLike[str], body: bytes) -> Path:
-    """Write ``body`` to ``out_path`` through a temporary file beside it (no reader sees half a file)."""
-    target = Path(out_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(body)
-    os.replace(tmp, target)
-    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,8 +12,8 @@ No ``setup.py`` and no ``requirements.txt``: with either, the toolkit runs ``pip
 needs the network, and the job runs with network isolation. So the code uses only what the image
 ships, as the serving code does. The job receives the archive through its ``code`` channel, and
 ``sagemaker_submit_directory`` names it there (``/opt/ml/input/data/code/sourcedir.tar.gz``): with
-network isolation the container cannot download it from S3 itself. Reproducible (``model.package``'s
-``reproducible_tar_gz``); standard library only, so both environments build it.
+network isolation the container cannot download it from S3 itself. Reproducible (``model.archive``);
+standard library only, so both environments build it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from model.archive import CODE_DIR, CODE_FILES, reproducible_tar_gz, write_atomically
 from model.env import ARTIFACTS_DIR, REPO_ROOT
-from model.package import CODE_DIR, CODE_FILES, reproducible_tar_gz, write_atomically
 
 MODEL_DIR = REPO_ROOT / "model"
 SOURCEDIR_NAME = "sourcedir.tar.gz"
@@ -32,7 +32,16 @@ DEFAULT_SOURCEDIR = ARTIFACTS_DIR / SOURCEDIR_NAME
 #: ``sagemaker_program``: the entry point, at the archive's root.
 ENTRY_POINT = "train_entry.py"
 #: The ``model`` modules the entry point imports (directly or through one another).
-TRAINING_MODULES = ("__init__.py", "candidates.py", "data.py", "env.py", "metrics.py", "package.py", "train.py")
+TRAINING_MODULES = (
+    "__init__.py",
+    "archive.py",
+    "candidates.py",
+    "data.py",
+    "env.py",
+    "metrics.py",
+    "package.py",
+    "train.py",
+)
 #: The channel the code reaches the job through, and where the toolkit finds it (``sagemaker_submit_directory``).
 CODE_CHANNEL = "code"
 SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/{SOURCEDIR_NAME}"

@@ -49,11 +49,11 @@ from typing import Any
 
 import numpy as np
 
+from model.archive import CODE_DIR, CODE_FILES
 from model.candidates import CANDIDATES
 from model.code.model_metadata import METADATA_FILENAME, MODEL_FILENAME, ModelMismatchError, read_metadata
 from model.data import load_abalone
 from model.metrics import Metrics, score
-from model.package import CODE_DIR, CODE_FILES
 from model.train import DEFAULT_SEED, holdout_split, train
 
 EVALUATION_FILENAME = "evaluation.json"

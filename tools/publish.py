@@ -12,14 +12,14 @@ Reads the bucket name from the stack's ``DataBucketName`` output (CloudFormation
 * a generated characters CSV (``--sample-rows``, seed ``--seed``) →
   ``layout.emr_input_prefix(slot) + "characters.csv"``;
 * the abalone batch ``data/abalone/batch.csv`` →
-  ``layout.transform_input_prefix(<the daily slot before the slot's day>) + "abalone.csv"``.
+  ``layout.transform_input_prefix(<the daily slot before the slot's day>) + "abalone.csv"``;
+* the training code and the labelled data dated by the slot's day (``tools.publish_training``).
 
 The slot is the 15-minute landing slot the sample lands in (by default the one now is in, UTC):
 the first EMR run after it closes converts it. The batch goes into the last daily slot closed by
 then, so the next daily transform run scores it.
 
-``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing (it still reads the
-stack, and does not build a missing model).
+``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing (it reads the stack, builds nothing).
 
 Exit codes: 0 done, 2 a clear error (no stack, no output, no credentials, upload refused).
 """
@@ -40,6 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from jobs import generate_characters
 from model.env import DEFAULT_ARTIFACT, build_artifact_in_model_env
+from tools.publish_training import training_objects
 from tools.stack import StackError, read_outputs, require_output
 from transient_analytics import layout  # layers/shared on PYTHONPATH, as the Makefile sets it
 from transient_analytics.slots import GRIDS
@@ -178,6 +179,7 @@ def plan_uploads(
             "text/csv",
             BATCH_PATH.read_bytes(),
         ),
+        *(Upload(*item) for item in training_objects(slot)),
     )
     return Plan(stack_name=stack_name, bucket=bucket, slot=slot, uploads=uploads)
 

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from jobs import generate_characters
+from model import sourcedir
 from tools import publish
 from transient_analytics import layout
 
@@ -59,6 +60,8 @@ def expected_keys() -> set[str]:
         layout.MODEL_KEY,
         layout.emr_input_prefix(SLOT) + publish.SAMPLE_FILENAME,
         layout.transform_input_prefix(publish.batch_day(SLOT)) + publish.BATCH_FILENAME,
+        layout.SOURCEDIR_KEY,
+        "training/abalone/dt=2026-11-25/abalone.csv",
     }
 
 
@@ -110,6 +113,12 @@ def test_publish_puts_every_object_at_its_layout_key(
     assert sample == generate_characters.generate_csv_bytes(SAMPLE_ROWS, publish.DEFAULT_SEED)
     batch = objects["batch/abalone/input/dt=2026-11-24/abalone.csv"]
     assert batch == (REPO_ROOT / "data" / "abalone" / "batch.csv").read_bytes()
+    # AND the training code (the job's code channel) and the labelled data, dated by the slot's day
+    assert objects[layout.SOURCEDIR_KEY] == sourcedir.sourcedir_bytes()
+    assert (
+        objects["training/abalone/dt=2026-11-25/abalone.csv"]
+        == (REPO_ROOT / "data" / "abalone" / "abalone.data").read_bytes()
+    )
 
 
 def test_objects_carry_content_types(aws: boto3.session.Session, bucket: str, model_artifact: Path) -> None:
