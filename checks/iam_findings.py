@@ -24,15 +24,13 @@ with warnings.catch_warnings():  # parliament warns at import time
     warnings.simplefilter("ignore")
     from parliament import analyze_policy_string
 
-#: The parameter sets linted: the defaults, and existing roles with the model published, so that
-#: both sides of every ``Fn::If`` are linted.
+#: The parameter sets linted: the defaults, and existing roles, so that both sides of every ``Fn::If`` are linted.
 PARAMETER_SETS: dict[str, dict[str, str]] = {
     "defaults": {},
-    "existing-roles-model-published": {
+    "existing-roles": {
         "ExistingEmrServiceRoleName": "existing-emr-service-role",
         "ExistingEmrEc2RoleName": "existing-emr-ec2-role",
         "ExistingSageMakerRoleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/existing-sagemaker-role",
-        "ModelPublished": "true",
         "NotificationEmail": "ops@example.com",
         "EmrSubnetId": "subnet-0123456789abcdef0",
     },

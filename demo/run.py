@@ -3,10 +3,11 @@
     python -m demo                      # make demo
     python -m demo --fail-spark-step    # make demo-failure
 
-What runs is what ``sam deploy`` ships: ``template.yaml`` and the two ``.asl.json`` files,
+What runs is what ``sam deploy`` ships: ``template.yaml`` and the ``.asl.json`` files,
 executed by moto's Step Functions engine (:mod:`offline.harness`), with the real
-``prepare_run`` and ``notify_failure`` handlers in-process, the real Spark job on local
-Spark and the real model behind the ``.sync`` tasks (:mod:`offline.runners`). The inputs
+handlers in-process, the real Spark job on local Spark and the real model behind the
+``.sync`` tasks (:mod:`offline.runners`). The model the transform scores with is the one a
+first run of the training state machine trains and promotes (as after a first deploy). The inputs
 are put where a deployed stack expects them by the same code as ``make publish``
 (:mod:`tools.publish`), into moto's S3.
 
@@ -39,6 +40,7 @@ from offline.harness import REPO_ROOT, OfflineHarness
 from offline.runners.emr import EmrRunner
 from offline.runners.s3 import download_prefix, list_keys, parse_s3_uri
 from offline.runners.sagemaker import TransformRunner
+from offline.runners.sagemaker_training import TrainingRunner
 from tools.publish import execute, plan_uploads
 from transient_analytics import layout
 from transient_analytics.ledger_store import SlotLedger
@@ -77,7 +79,7 @@ class Demo:
 
     def _run_all(self) -> DemoReport:
         started = time.monotonic()
-        parameters = {"ModelPublished": "true", "ScheduleState": "DISABLED"}
+        parameters = {"ScheduleState": "DISABLED"}
         if self.fail_spark_step:
             parameters["PartitionColumn"] = FAILING_PARTITION_COLUMN
         slot = landing_slot()
@@ -97,19 +99,17 @@ class Demo:
             done = execute(plan, s3, model_artifact=self.model_artifact)
             for upload in done.uploads:
                 self.echo(f"   {upload.source} → s3://{bucket}/{upload.key} ({upload.size:,} bytes)")
-            model_url = harness.stack.resolve(harness.stack.resource_property("AbaloneModel", "PrimaryContainer"))[
-                "ModelDataUrl"
-            ]
             work = self.out_dir / "work"
             work.mkdir(parents=True, exist_ok=True)
             emr = EmrRunner(work, region=harness.region, progress=self.echo).register(harness)
-            transform = TransformRunner(
-                work, region=harness.region, progress=self.echo, model_data_url=model_url
-            ).register(harness)
-            runners = (emr, transform)
+            # The transform scores with the model production names: a training run promotes the first one.
+            transform = TransformRunner(work, region=harness.region, progress=self.echo).register(harness)
+            training = TrainingRunner(work, region=harness.region, progress=self.echo).register(harness)
+            runners = (emr, transform, training)
             setup_seconds = time.monotonic() - started
 
             workflows = [
+                self._run(harness, runners, "TrainModelStateMachine", "Model training", tick),
                 self._run(harness, runners, "EmrPipelineStateMachine", "EMR pipeline", tick),
                 self._run(harness, runners, "BatchTransformStateMachine", "Batch transform", tick),
             ]
@@ -148,7 +148,7 @@ class Demo:
     def _run(
         self,
         harness: OfflineHarness,
-        runners: tuple[EmrRunner, TransformRunner],
+        runners: tuple[EmrRunner, TransformRunner, TrainingRunner],
         logical_id: str,
         title: str,
         tick: datetime,
@@ -204,8 +204,13 @@ class Demo:
                 workflow.objects += [f"    {line}" for line in lines[:5]]
 
 
-def _payload_seconds(emr: EmrRunner, transform: TransformRunner) -> float:
-    return sum(s.seconds for s in emr.steps) + sum(t.seconds for t in transform.records)
+def _payload_seconds(emr: EmrRunner, transform: TransformRunner, training: TrainingRunner) -> float:
+    jobs = [
+        *(s.seconds for s in emr.steps),
+        *(t.seconds for t in transform.records),
+        *(t.seconds for t in training.records),
+    ]
+    return sum(jobs)
 
 
 def landing_slot() -> datetime:
@@ -228,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected = "FAILED" if args.fail_spark_step else "SUCCEEDED"
     statuses = {w.title: w.result.status for w in report.workflows}
     emr_ok = statuses["EMR pipeline"] == expected and statuses["Batch transform"] == "SUCCEEDED"
+    emr_ok = emr_ok and statuses["Model training"] == "SUCCEEDED"
     leaked = [c for c in report.clusters if c[2] != "TERMINATED"]
     if leaked:
         print(f"LEAKED CLUSTERS: {leaked}", file=sys.stderr)

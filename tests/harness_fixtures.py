@@ -4,7 +4,8 @@ and the tests of the twin itself (tests/offline).
 One harness per test module (moto, the template's resources and both state machines are
 created once, in about a second); each test gets it reset (runners, clock, recorded sleeps,
 invocations and messages, handler caches) with the clock of ``prepare_run`` frozen at NOW.
-``h`` is that harness with an empty data bucket and ledger, and both ledger functions' clocks at NOW.
+``h`` is that harness with an empty data bucket and ledger, a production model in the pointer (transform
+runs score with it), and both ledger functions' clocks at NOW.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from offline.harness import OfflineHarness
 from tests.statemachines.ledger_support import at, clear
 from tests.statemachines.sfn_support import MOCK_CONFIG, NOW, ROOT, Gate
+from tests.statemachines.training_support import seed_production
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,7 @@ def harness(module_harness: OfflineHarness) -> Iterator[OfflineHarness]:
 @pytest.fixture
 def h(harness: OfflineHarness) -> Iterator[OfflineHarness]:
     clear(harness)
+    seed_production(harness)
     at(harness, NOW)
     yield harness
     clear(harness)

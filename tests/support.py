@@ -48,3 +48,32 @@ def create_ledger_table(client: Any, table_name: str) -> None:
         GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
     )
     client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+
+
+#: The production model the handler tests find in the pointer (the transform scores with it).
+PRODUCTION_MODEL = "ta-abalone-v1-0123abcd"
+
+
+def create_production_table(client: Any, table_name: str, model_name: str | None = None) -> None:
+    """The production pointer table as template.yaml declares it; with ``model_name``, a promoted model in it."""
+    from transient_analytics.model_registry import ProductionPointer
+    from transient_analytics.registry import ProductionModel
+
+    props = load_template(ROOT / "template.yaml")["Resources"]["ProductionModelTable"]["Properties"]
+    client.create_table(
+        TableName=table_name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+    )
+    if model_name is not None:
+        model = ProductionModel(
+            revision=1,
+            model_package_arn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{STACK}-abalone/1",
+            version=1,
+            model_name=model_name,
+            model_data_url=f"s3://{STACK}-databucket/models/abalone/dt=2026-11-20/run=r/job/output/model.tar.gz",
+            promoted_at="2026-11-20T04:00:00Z",
+            promoted_by="tests",
+        )
+        assert ProductionPointer(client, table_name).swap(model, None)

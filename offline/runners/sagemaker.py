@@ -64,7 +64,7 @@ class TransformRunner:
         self.work_dir = work_dir
         self.region = region
         self.progress = progress or (lambda line: None)
-        #: Where the transform's model artifact is (AWS::SageMaker::Model ModelDataUrl).
+        #: Where the transform's model artifact is; None: the ModelDataUrl of the model the job names (moto).
         self.model_data_url = model_data_url
         self.model_python = model_python
         self.records: list[TransformRecord] = []
@@ -120,7 +120,7 @@ class TransformRunner:
             raise TransformError(
                 f'ClientError: No S3 objects found under S3 URL "{input_uri}" given in input data source.'
             )
-        model_dir = self._extract_model(record.job_name)
+        model_dir = self._extract_model(record.job_name, parameters["ModelName"])
         out_bucket, out_prefix = _split(parameters["TransformOutput"]["S3OutputPath"])
         out_prefix = as_prefix(out_prefix)
         max_mb = int(parameters.get("MaxPayloadInMB", 6))
@@ -177,21 +177,28 @@ class TransformRunner:
             raise failures[0]  # the first: later ones are instances ended because of it
         record.output_keys.sort()
 
-    def _extract_model(self, job_name: str) -> Path:
-        if not self.model_data_url:
-            raise TransformError("ClientError: no model artifact is known for this model (ModelDataUrl)")
-        bucket, key = _split(self.model_data_url)
+    def _extract_model(self, job_name: str, model_name: str) -> Path:
+        model_data_url = self.model_data_url or self._model_data_url(model_name)
+        bucket, key = _split(model_data_url)
         try:
             artifact = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as exc:
-            raise TransformError(f"ClientError: Could not find model data at {self.model_data_url}: {exc}") from None
+            raise TransformError(f"ClientError: Could not find model data at {model_data_url}: {exc}") from None
         model_dir = Path(tempfile.mkdtemp(prefix=f"{job_name}-model-", dir=self.work_dir)) / "model"
         try:
             with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as tar:
                 tar.extractall(model_dir, filter="data")
         except (tarfile.TarError, OSError) as exc:
-            raise TransformError(f"ClientError: {self.model_data_url} is not a gzip'd tar archive: {exc}") from None
+            raise TransformError(f"ClientError: {model_data_url} is not a gzip'd tar archive: {exc}") from None
         return model_dir
+
+    def _model_data_url(self, model_name: str) -> str:
+        """The artifact of the SageMaker model the job names, as SageMaker finds it (DescribeModel, in moto)."""
+        try:
+            described = boto3.client("sagemaker", region_name=self.region).describe_model(ModelName=model_name)
+        except Exception:
+            raise TransformError(f'ValidationException: Could not find model "{model_name}".') from None
+        return str(described["PrimaryContainer"]["ModelDataUrl"])
 
 
 def score_object(

@@ -55,12 +55,13 @@ def problems(machine: str, parameters: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.parametrize("machine", MACHINES)
-def test_the_constants_of_every_task_are_valid_for_the_longest_stack_name_with_the_model_published(machine):
-    assert problems(machine, {"ModelPublished": "true"}) == []
+def test_the_constants_of_every_task_are_valid_for_the_longest_stack_name(machine):
+    assert problems(machine, {}) == []
 
 
-def test_the_placeholder_model_name_is_a_valid_model_name_for_the_longest_stack_name():
-    assert problems("BatchTransformStateMachine", {"ModelPublished": "false"}) == []
+def test_the_constants_of_every_task_are_valid_with_existing_roles(machine="TrainModelStateMachine"):
+    existing = {"ExistingSageMakerRoleArn": "arn:aws:iam::123456789012:role/path/" + "m" * 64}
+    assert problems(machine, existing) == []
 
 
 def test_constants_keep_literals_and_drop_paths():

@@ -24,6 +24,7 @@ from offline.harness import ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext, TaskFailure
 from tests.statemachines.ledger_support import at, clear, put_batch, put_landing
 from tests.statemachines.sfn_support import EMR, NOW, ROOT, TRANSFORM
+from tests.statemachines.training_support import seed_production
 
 #: Characters StartExecution allows in a name beyond letters and digits (its reference forbids
 #: white space, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : / and control characters).
@@ -67,7 +68,6 @@ SETTINGS: dict[str, tuple[str, dict[str, str]]] = {
             "TransformInstanceCount": "20",
             "TransformMaxPayloadMB": "100",
             "TransformTimeoutSeconds": "86400",
-            "ModelPublished": "true",
         },
     ),
 }
@@ -150,6 +150,7 @@ def run_scenario(harness: OfflineHarness, scenario: str, name: str) -> tuple[lis
     # one closed slot with data for each pipeline, so that every run reaches its service tasks
     put_landing(harness, "2026-11-25T20:00Z")
     put_batch(harness, "2026-11-24T00:00Z")
+    seed_production(harness)  # the transform scores with the production model
     recorder = Recorder(failures=dict(failures))
     recorder.register(harness)
     result = harness.run(machine, SCHEDULED, name=name)

@@ -15,7 +15,7 @@ from moto import mock_aws
 from functions.notify_failure import app as notify_app
 from functions.prepare_run import app as prepare_app
 from functions.record_slots import app as record_app
-from tests.support import create_ledger_table, load_event
+from tests.support import PRODUCTION_MODEL, create_ledger_table, create_production_table, load_event
 from transient_analytics import wiring
 
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
@@ -71,10 +71,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 def ledger_stack(aws: None) -> dict[str, str]:
-    """The data bucket, the slot ledger table (as template.yaml declares it) and the notification topic."""
+    """The data bucket, the slot ledger table (as template.yaml declares it), the notification topic and a
+    production model in the pointer (the transform scores with it)."""
     env = {**ENV["PrepareRunFunction"], **ENV["RecordSlotsFunction"]}
     boto3.client("s3").create_bucket(Bucket=env["DATA_BUCKET"])
     create_ledger_table(boto3.client("dynamodb"), env["LEDGER_TABLE"])
+    create_production_table(boto3.client("dynamodb"), env["PRODUCTION_TABLE"], model_name=PRODUCTION_MODEL)
     boto3.client("sns").create_topic(Name=env["TOPIC_ARN"].rsplit(":", 1)[-1])
     return env
 

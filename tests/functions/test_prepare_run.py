@@ -213,7 +213,7 @@ def test_a_day_of_slots_costs_two_listings_two_queries_and_one_write_per_claim(p
     plan = plan_for(prepare_run, emr_event("tick-1"))
     assert len(plan["slots"]) == 8  # EMR_MAX_SLOTS_PER_RUN
     assert plan["slots"][0]["slot"] == "2026-11-24T20:15Z"
-    objects, slot_ledger = prepare_run.ports()
+    objects, slot_ledger, _ = prepare_run.ports()
     assert objects.calls == {"ListObjectsV2": 2}  # one per UTC day the window touches
     assert slot_ledger.calls == {"Query": 2, "PutItem": 8}  # the window, the open-slots index; one write per claim
     # the next run also finds the 8 open (running) slots through the index: still two queries
@@ -229,7 +229,7 @@ def test_a_backfill_adds_one_query_for_its_range_and_one_write_per_requeued_slot
         land(slot)
     plan = plan_for(prepare_run, load_event("prepare_run/backfill_range_emr"))
     assert len(plan["slots"]) == 4
-    objects, slot_ledger = prepare_run.ports()
+    objects, slot_ledger, _ = prepare_run.ports()
     assert objects.calls == {"ListObjectsV2": 2}  # the range lies in the window's days
     # the range's records, the window's, the open-slots index; 4 requeues and 4 claims
     assert slot_ledger.calls == {"Query": 3, "PutItem": 8}

@@ -65,7 +65,7 @@ def test_definition_substitutions_follow_the_templates_conditions():
     custom = Stack(
         template,
         parameters={
-            "ModelPublished": "true",
+            "ExistingSageMakerRoleArn": "arn:aws:iam::123456789012:role/ops/ops-sagemaker",
             "ExistingEmrServiceRoleName": "ops-emr",
             "ExistingEmrEc2RoleName": "ops-ec2",
         },
@@ -79,10 +79,16 @@ def test_definition_substitutions_follow_the_templates_conditions():
         defaults["EmrPipelineStateMachine"].substitutions["EmrInstanceProfileName"]
         == "transient-analytics-dev-EmrEc2Role"
     )
-    assert defaults["BatchTransformStateMachine"].substitutions["ModelName"] == ("abalone-model-not-published")
+    assert defaults["TrainModelStateMachine"].substitutions["ServingRoleArn"] == (
+        "arn:aws:iam::123456789012:role/transient-analytics-dev-SageMakerExecutionRole"
+    )
     assert custom["EmrPipelineStateMachine"].substitutions["EmrServiceRoleName"] == "ops-emr"
     assert custom["EmrPipelineStateMachine"].substitutions["EmrInstanceProfileName"] == "ops-ec2"
-    assert custom["BatchTransformStateMachine"].substitutions["ModelName"] == "transient-analytics-dev-AbaloneModel"
+    assert (
+        custom["TrainModelStateMachine"].substitutions["ServingRoleArn"]
+        == "arn:aws:iam::123456789012:role/ops/ops-sagemaker"
+    )
+    assert "ModelName" not in defaults["BatchTransformStateMachine"].substitutions  # the plan names the model
     assert defaults["EmrPipelineStateMachine"].substitutions["EmrAddStepSync"] == ADD_STEP
 
 

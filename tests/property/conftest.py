@@ -1,8 +1,8 @@
 """The handlers with AWS replaced by recording fakes, so that thousands of events run in seconds.
 
 ``fakes`` gives the three handlers their template environment, a frozen clock and stand-ins for
-every AWS adapter (S3 listing, ledger read and write, SNS publish, EMR call, completion events,
-execution history) that record each call; the same handlers run against moto in tests/functions.
+every AWS adapter (S3 listing, ledger read and write, the production model, SNS publish, EMR call,
+completion events, execution history) that record each call; the same handlers run against moto in tests/functions.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.support import load_event
 from transient_analytics import wiring
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.notification import CleanupReport
+from transient_analytics.registry import ProductionModel
 from transient_analytics.slots import ObjectRef
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
@@ -69,6 +70,19 @@ class RecordingFakes:
     def write(self, new: SlotRecord, expected_version: int | None) -> bool:
         self.calls.append("PutItem")
         return True
+
+    # ProductionPointer (DynamoDB): the model the transform scores with
+    def read(self) -> ProductionModel:
+        self.calls.append("GetItem")
+        return ProductionModel(
+            revision=1,
+            model_package_arn="arn:aws:sagemaker:us-east-1:123456789012:model-package/transient-analytics-dev-abalone/1",
+            version=1,
+            model_name="ta-abalone-v1-0123abcd",
+            model_data_url="s3://transient-analytics-dev-databucket/models/abalone/model.tar.gz",
+            promoted_at="2026-11-20T04:00:00Z",
+            promoted_by="tests",
+        )
 
     # Completion events
     def announce(self, batches: list) -> int:
@@ -130,7 +144,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> RecordingFakes:
     notify_app.idempotency_config.cache_clear()
     wiring.idempotent_on_event_id.cache_clear()
     store = InMemoryIdempotency()
-    monkeypatch.setattr(prepare_app, "ports", lambda: (fake, fake))
+    monkeypatch.setattr(prepare_app, "ports", lambda: (fake, fake, fake))
     monkeypatch.setattr(prepare_app, "now", lambda: NOW)
     monkeypatch.setattr(record_app, "ports", lambda: (fake, fake, fake, fake))
     monkeypatch.setattr(record_app, "now", lambda: NOW)

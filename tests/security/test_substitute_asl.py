@@ -50,8 +50,12 @@ def test_values_are_what_cloudformation_would_substitute_with_the_default_parame
 
 
 def test_a_placeholder_without_a_substitution_fails_naming_it(project: Path) -> None:
-    _replace(project / "statemachines/batch_transform.asl.json", "${ModelName}", "${ModelNameTypo}")
-    with pytest.raises(substitute_asl.CheckFailed, match=r"\$\{ModelNameTypo\} has no DefinitionSubstitutions"):
+    _replace(
+        project / "statemachines/batch_transform.asl.json", "${RecordSlotsFunctionArn}", "${RecordSlotsFunctionArnTypo}"
+    )
+    with pytest.raises(
+        substitute_asl.CheckFailed, match=r"\$\{RecordSlotsFunctionArnTypo\} has no DefinitionSubstitutions"
+    ):
         substitute_asl.substitute(project / "template.yaml", project / "out")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from typing import Any
@@ -31,10 +32,14 @@ def _walk(node: Any, path: str = ""):
 
 
 # ------------------------------------------------------------------ network
-def test_the_model_container_runs_with_network_isolation(template: dict[str, Any]) -> None:
-    # The artifact installs nothing at start-up (no code/requirements.txt), so the container needs no network.
-    models = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::SageMaker::Model"}
-    assert models and all(r["Properties"].get("EnableNetworkIsolation") is True for r in models.values()), models
+def test_the_model_and_training_containers_run_with_network_isolation(template: dict[str, Any]) -> None:
+    # The artifact installs nothing at start-up (no code/requirements.txt), and the training code comes as a
+    # channel (no setup.py or requirements.txt): neither container needs the network. The training state
+    # machine creates the models (no AWS::SageMaker::Model in the template) and the training jobs.
+    assert not [k for k, r in template["Resources"].items() if r["Type"] == "AWS::SageMaker::Model"]
+    states = json.loads((TEMPLATE.parent / "statemachines" / "train_model.asl.json").read_text())["States"]
+    assert states["CreateModel"]["Parameters"]["EnableNetworkIsolation"] is True
+    assert states["TrainModel"]["Parameters"]["EnableNetworkIsolation"] is True
 
 
 # ------------------------------------------------------------------ secrets

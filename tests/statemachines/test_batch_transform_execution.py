@@ -18,6 +18,7 @@ from offline.harness import ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext, TaskFailure
 from tests.statemachines.ledger_support import put_batch, records, states
 from tests.statemachines.sfn_support import TRANSFORM, Gate, check_transform_requests, plan_of, task_sequence, unique
+from tests.statemachines.training_support import SEEDED_MODEL
 
 CREATE_TRANSFORM_JOB = "arn:aws:states:::sagemaker:createTransformJob.sync"
 #: SageMaker's rule for TransformJobName (CreateTransformJob API reference).
@@ -90,8 +91,9 @@ def test_a_scheduled_transform_scores_the_closed_days_batch_under_a_valid_job_na
         f"s3://{bucket}/batch/abalone/output/{DAY_PATH}/run={plan['run_id']}/"
     )
     assert (request["TransformInput"]["SplitType"], request["TransformOutput"]["AssembleWith"]) == ("Line", "Line")
-    # AND the model and instance come from the template (model not yet published: its placeholder name)
-    assert request["ModelName"] == "abalone-model-not-published"
+    # AND the model is production's (the pointer model training promotes), the instance the template's
+    assert request["ModelName"] == plan["transform"]["model_name"] == SEEDED_MODEL
+    assert {"Key": "transient-analytics:model", "Value": SEEDED_MODEL} in request["Tags"]
     assert request["TransformResources"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1}
     assert request["MaxPayloadInMB"] == 6
     assert {"Key": "transient-analytics:execution", "Value": result.arn} in request["Tags"]

@@ -71,6 +71,27 @@ def registration_of(result: ExecutionResult) -> dict[str, Any]:
     return dict(result.output["registration"])
 
 
+#: The model the slot pipelines' tests find in production (a name only: their transform jobs are mocked).
+SEEDED_MODEL = "ta-abalone-v1-0123abcd"
+
+
+def seed_production(harness: OfflineHarness, model_name: str = SEEDED_MODEL) -> ProductionModel:
+    """A production model in the pointer, as a promotion leaves it, so that transform runs have one to score with."""
+    model = ProductionModel(
+        revision=1,
+        model_package_arn=f"arn:aws:sagemaker:{harness.region}:{harness.account_id}:model-package/{GROUP}/1",
+        version=1,
+        model_name=model_name,
+        model_data_url=f"s3://{harness.stack.ref('DataBucket')}/models/abalone/dt={DAY}/run=seeded/job/output/model.tar.gz",
+        rmse=2.2116,
+        promoted_at="2026-11-20T04:00:00Z",
+        promoted_by="seeded by the tests",
+    )
+    clear_registry(harness)
+    assert pointer(harness).swap(model, None)
+    return model
+
+
 def clear_registry(harness: OfflineHarness) -> None:
     """No production model (the pointer emptied); the packages and models stay (versions keep counting)."""
     ddb = boto3.client("dynamodb", region_name=harness.region)

@@ -11,6 +11,7 @@ from transient_analytics.models import PrepareRunEvent, parse_event
 from transient_analytics.plan import (
     TAG_EMR_MANAGED_POLICIES,
     TAG_EXECUTION,
+    TAG_MODEL,
     TAG_PIPELINE,
     TAG_RUN_ID,
     TAG_STACK,
@@ -45,9 +46,13 @@ def emr_plan(claimed=((SLOT_1, FP_A), (SLOT_2, FP_B)), settings=SETTINGS):
     return build_plan(event("prepare_run/scheduled_emr"), settings, SCHEDULED, "schedule", list(claimed), "2 claimed")
 
 
-def transform_plan(claimed=((DAY_1, FP_A), (DAY_2, FP_B))):
+MODEL = "ta-abalone-v3-1a2b3c4d"
+
+
+def transform_plan(claimed=((DAY_1, FP_A), (DAY_2, FP_B)), model_name: str | None = MODEL):
     ev = event("prepare_run/scheduled_transform")
-    return build_plan(ev, SETTINGS, datetime(2026, 11, 25, 6, tzinfo=UTC), "schedule", list(claimed), "2 claimed")
+    at = datetime(2026, 11, 25, 6, tzinfo=UTC)
+    return build_plan(ev, SETTINGS, at, "schedule", list(claimed), "2 claimed", model_name)
 
 
 def test_every_claimed_slot_gets_its_input_output_and_manifest_paths_oldest_first():
@@ -126,6 +131,14 @@ def test_transform_jobs_are_tagged_without_the_emr_policy_tag():
     assert TAG_EMR_MANAGED_POLICIES not in tags
 
 
+def test_a_transform_plan_scores_with_the_production_model_and_tags_each_job_with_it():
+    plan = transform_plan()
+    assert plan.transform.model_name == MODEL
+    assert {"Key": TAG_MODEL, "Value": MODEL} in [t.model_dump() for t in plan.transform.tags]
+    with pytest.raises(ValueError, match="needs the production model's name"):
+        transform_plan(model_name=None)
+
+
 def test_cluster_shape_is_on_demand_primary_and_core_with_idle_auto_termination():
     plan = emr_plan()
     groups = plan.emr.instances["InstanceGroups"]
@@ -172,7 +185,7 @@ def test_the_same_slot_claimed_by_two_executions_gets_two_job_name_prefixes():
     one = transform_plan(claimed=((DAY_1, FP_A),))
     raw = load_event("prepare_run/scheduled_transform")
     raw["execution"]["id"] = raw["execution"]["id"].replace("b7e04a55", "00000000")
-    other = build_plan(parse_event(raw, PrepareRunEvent), SETTINGS, NOW, "schedule", [(DAY_1, FP_A)], "")
+    other = build_plan(parse_event(raw, PrepareRunEvent), SETTINGS, NOW, "schedule", [(DAY_1, FP_A)], "", MODEL)
     assert one.slots[0].job_name_prefix != other.slots[0].job_name_prefix
 
 

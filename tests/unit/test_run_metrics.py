@@ -29,7 +29,13 @@ def plan(pipeline: str, slots: int):
     ]
     claimed = [(s.replace(hour=0, minute=0) if pipeline == "transform" else s, fp) for s, fp in claimed]
     return build_plan(
-        parse_event(load_event(f"prepare_run/{name}"), PrepareRunEvent), SETTINGS, T, "schedule", claimed, ""
+        parse_event(load_event(f"prepare_run/{name}"), PrepareRunEvent),
+        SETTINGS,
+        T,
+        "schedule",
+        claimed,
+        "",
+        "ta-abalone-v1-0123abcd" if pipeline == "transform" else None,
     )
 
 

@@ -23,6 +23,8 @@ TAG_EXECUTION = "transient-analytics:execution"
 TAG_RUN_ID = "transient-analytics:run-id"
 TAG_PIPELINE = "transient-analytics:pipeline"
 TAG_STACK = "transient-analytics:stack"
+#: The SageMaker model a transform job scored with (which model scored which day).
+TAG_MODEL = "transient-analytics:model"
 #: AmazonEMRServicePolicy_v2 (the EMR service role's policy) acts only on resources carrying this
 #: tag: a cluster must be created with it, and EMR propagates it to what it creates for the cluster.
 TAG_EMR_MANAGED_POLICIES = "for-use-with-amazon-emr-managed-policies"
@@ -58,6 +60,8 @@ class EmrPlan(BaseModel):
 class TransformPlan(BaseModel):
     """What the transform pipeline sends to ``createTransformJob``, once per claimed slot."""
 
+    #: The production model (the pointer model training swaps), read when the run was planned.
+    model_name: str
     instance_type: str
     instance_count: int
     max_payload_mb: int
@@ -204,8 +208,12 @@ def build_plan(
     trigger: Trigger,
     claimed: list[tuple[datetime, Fingerprint]],
     reason: str,
+    model_name: str | None = None,
 ) -> RunPlan:
-    """The run plan for ``event``'s execution and the slots it claimed (oldest first); no work when none."""
+    """The run plan for ``event``'s execution and the slots it claimed (oldest first); no work when none.
+
+    A transform run with slots scores them with ``model_name`` (the production model), which it needs.
+    """
     execution = event.execution
     pipeline = event.pipeline
     rid = naming.run_id(scheduled, execution.id)
@@ -251,12 +259,15 @@ def build_plan(
             tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
         )
     elif slots:
+        if not model_name:
+            raise ValueError("a transform run with slots needs the production model's name")
         transform = TransformPlan(
+            model_name=model_name,
             instance_type=settings.TRANSFORM_INSTANCE_TYPE,
             instance_count=settings.TRANSFORM_INSTANCE_COUNT,
             max_payload_mb=settings.TRANSFORM_MAX_PAYLOAD_MB,
             timeout_seconds=settings.TRANSFORM_TIMEOUT_SECONDS,
-            tags=tags,
+            tags=[*tags, Tag(Key=TAG_MODEL, Value=model_name)],
         )
     return RunPlan(
         pipeline=pipeline,

@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from transient_analytics import layout, ledger, naming
+from transient_analytics.errors import ConfigurationError
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import PrepareRunEvent, Trigger
 from transient_analytics.plan import RunPlan, build_plan, resolve_scheduled_time
+from transient_analytics.registry import ProductionModel
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import (
     GRIDS,
@@ -43,6 +45,12 @@ class Ledger(Protocol):
     def window(self, pipeline: Pipeline, first_slot: str, last_slot: str) -> dict[str, SlotRecord]: ...
     def open(self, pipeline: Pipeline) -> dict[str, SlotRecord]: ...
     def write(self, new: SlotRecord, expected_version: int | None) -> bool: ...
+
+
+class Production(Protocol):
+    """The production pointer (``model_registry.ProductionPointer``): the model the transform scores with."""
+
+    def read(self) -> ProductionModel | None: ...
 
 
 @dataclass(frozen=True)
@@ -147,10 +155,20 @@ def expire_abandoned(
 
 
 def prepare_run(
-    request: PrepareRunEvent, settings: PrepareRunSettings, now: datetime, landing: Landing, store: Ledger
+    request: PrepareRunEvent,
+    settings: PrepareRunSettings,
+    now: datetime,
+    landing: Landing,
+    store: Ledger,
+    production: Production | None = None,
 ) -> tuple[RunPlan, RunStats]:
-    """Find the due slots, claim the oldest up to the per-run maximum, and plan the run for them."""
+    """Find the due slots, claim the oldest up to the per-run maximum, and plan the run for them.
+
+    A transform run reads the production model first: without one (no model promoted yet) it claims
+    nothing, and its due slots wait in the ledger, unclaimed and unfailed, with the reason in the plan.
+    """
     pipeline = request.pipeline
+    model = _production_model(pipeline, production)
     grid = GRIDS[pipeline]
     scheduled, source = resolve_scheduled_time(request.input.scheduled_time, now, settings.MAX_BACKFILL_DAYS)
     trigger: Trigger = request.input.trigger or (
@@ -181,6 +199,15 @@ def prepare_run(
     claimed: list[tuple[datetime, Fingerprint]] = []
     lost: list[str] = []
     run_id = naming.run_id(scheduled, request.execution.id)
+    if pipeline == "transform" and model is None and selection.claim:
+        waiting = [*selection.claim, *selection.waiting]
+        reason = (
+            f"no model to score with yet: {len(waiting)} slot(s) with data wait unclaimed until model training "
+            "promotes the first model (start the training state machine)"
+        )
+        plan = build_plan(request, settings, scheduled, trigger, [], reason)
+        stats = RunStats([], waiting, selection.held, selection.quarantined, selection.lag, requeued=requeued)
+        return plan, stats
     for sid in selection.claim:
         current = records.get(sid)
         new = ledger.claim(
@@ -198,7 +225,7 @@ def prepare_run(
         else:
             lost.append(sid)
     reason = _reason(claimed, selection, lost, len(observed))
-    plan = build_plan(request, settings, scheduled, trigger, claimed, reason)
+    plan = build_plan(request, settings, scheduled, trigger, claimed, reason, model.model_name if model else None)
     stats = RunStats(
         claimed=[slot_id(s) for s, _ in claimed],
         waiting=selection.waiting,
@@ -209,6 +236,14 @@ def prepare_run(
         requeued=requeued,
     )
     return plan, stats
+
+
+def _production_model(pipeline: Pipeline, production: Production | None) -> ProductionModel | None:
+    if pipeline != "transform":
+        return None
+    if production is None:
+        raise ConfigurationError("environment.PRODUCTION_TABLE: the transform pipeline reads its model from it")
+    return production.read()
 
 
 def _reason(

@@ -68,6 +68,8 @@ class PrepareRunSettings(BaseModel):
     MAX_BACKFILL_SLOTS: int = Field(default=2976, ge=1, le=35136)
     #: A slot whose claim expired unrecorded this many times in total with its failures is quarantined.
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    #: The production pointer the transform reads its model from (model training writes it).
+    PRODUCTION_TABLE: str | None = Field(default=None, min_length=3, max_length=255)
 
     @field_validator("EMR_CONFIGURATIONS", mode="before")
     @classmethod

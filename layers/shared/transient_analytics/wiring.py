@@ -39,8 +39,10 @@ def prepare_run_settings() -> PrepareRunSettings:
 
 
 @cache
-def prepare_run_ports() -> tuple[Objects, SlotLedger]:
-    return Objects(boto3.client("s3")), SlotLedger(boto3.client("dynamodb"), prepare_run_settings().LEDGER_TABLE)
+def prepare_run_ports() -> tuple[Objects, SlotLedger, ProductionPointer | None]:
+    s = prepare_run_settings()
+    production = ProductionPointer(boto3.client("dynamodb"), s.PRODUCTION_TABLE) if s.PRODUCTION_TABLE else None
+    return Objects(boto3.client("s3")), SlotLedger(boto3.client("dynamodb"), s.LEDGER_TABLE), production
 
 
 @cache
