@@ -13,6 +13,9 @@ same data, so that the gate compares models on the same hold-out rows:
 2. ridge alone: compared with production on the same rows, promoted if it beats it by the threshold;
 3. histogram gradient boosting alone: the same comparison; a candidate that does not beat production
    waits for a person, who gets one message with both scores and the command that approves it.
+
+Then the batch transform scores yesterday's batch (``data/abalone/batch.csv``, as ``make publish``
+puts it) with the model production names, served by the transform runner in the model environment.
 """
 
 from __future__ import annotations
@@ -25,14 +28,19 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 
 from demo.function_logs import function_logs_to
 from demo.train_report import TrainingDemoReport, TrainingRun, render_training_report
 from offline.harness import REPO_ROOT, OfflineHarness
+from offline.runners.s3 import list_keys, parse_s3_uri
+from offline.runners.sagemaker import TransformRunner
 from offline.runners.sagemaker_training import TrainingRunner
+from tools.publish import BATCH_FILENAME, BATCH_PATH, batch_day
 from tools.publish_training import training_objects
+from transient_analytics import layout
 from transient_analytics.model_registry import ProductionPointer
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo-train"
@@ -84,6 +92,16 @@ class TrainingDemo:
             )
             messages = [(m.subject, m.message) for m in harness.published()]
             threshold = float(harness.stack.resolve({"Ref": "ModelGateMinImprovement"}))
+            batch_key = layout.transform_input_prefix(batch_day(now)) + BATCH_FILENAME
+            s3.put_object(Bucket=bucket, Key=batch_key, Body=BATCH_PATH.read_bytes(), ContentType="text/csv")
+            self.echo(f"-- batch transform of s3://{bucket}/{batch_key} with the production model")
+            indented = lambda line: self.echo(f"   {line}")  # noqa: E731
+            TransformRunner(Path(work), region=harness.region, progress=indented).register(harness)
+            scored = harness.run(
+                "BatchTransformStateMachine", {"trigger": "manual"}, name=f"demo-score-{int(time.time())}"
+            )
+            scored_lines = _scored_lines(s3, scored.output)
+            self.echo(f"   {scored.status}")
         return TrainingDemoReport(
             data_uri=f"s3://{bucket}/{objects[1][1]}",
             threshold=threshold,
@@ -91,6 +109,8 @@ class TrainingDemo:
             production=(current.version, current.model_name, current.rmse) if current else None,
             packages=packages,
             messages=messages,
+            scored=scored,
+            scored_lines=scored_lines,
             total_seconds=time.monotonic() - started,
         )
 
@@ -113,6 +133,20 @@ class TrainingDemo:
         return run
 
 
+def _scored_lines(s3: Any, output: Any) -> list[str]:
+    """The model, the output object and its first rows (each input row with its prediction appended)."""
+    plan = output.get("plan") if isinstance(output, dict) else None
+    if not isinstance(plan, dict) or not plan.get("slots"):
+        return [f"nothing scored: {plan.get('reason') if isinstance(plan, dict) else 'no plan'}"]
+    lines = [f"model {plan['transform']['model_name']}, slot {plan['slots'][0]['slot']}"]
+    bucket, prefix = parse_s3_uri(plan["slots"][0]["output_uri"])
+    for key in list_keys(s3, bucket, prefix):
+        rows = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+        lines += [f"s3://{bucket}/{key}: {len(rows):,} rows; first rows (features, then predicted rings):"]
+        lines += [f"  {row}" for row in rows[:3]]
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default out/demo-train)")
@@ -121,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(report.text)
     succeeded = all(r.result.status == "SUCCEEDED" for r in report.runs)
-    return 0 if succeeded and report.production is not None else 1
+    scored = report.scored is not None and report.scored.status == "SUCCEEDED"
+    return 0 if succeeded and scored and report.production is not None else 1
 
 
 if __name__ == "__main__":

@@ -58,3 +58,10 @@ def test_the_report_is_written_beside_the_function_logs(report: TrainingDemoRepo
     # (the log lines go there when this process imports the handlers first, as `make demo-train` does)
     assert report.function_logs is not None and report.function_logs.is_file()
     assert (report.function_logs.parent / "report.md").read_text() == report.text
+
+
+def test_the_day_is_scored_by_the_production_model(report: TrainingDemoReport):
+    assert report.scored is not None and report.scored.status == "SUCCEEDED"
+    [job] = report.scored.tasks("RunTransformJob")
+    assert report.production is not None and job.parameters["ModelName"] == report.production[1]
+    assert any("4,177 rows" in line for line in report.scored_lines)
