@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'part':<42} {'seconds':>9} {'share':>7}")
     for part, seconds in (
         ("set-up (data, model, publish, moto)", report.setup_seconds),
-        ("payload (Spark step, transform)", payload),
+        ("payload (Spark step, training, transform)", payload),
         ("orchestration (engine, Lambdas, polling)", orchestration),
         ("total", report.total_seconds),
     ):
