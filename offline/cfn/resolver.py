@@ -228,7 +228,9 @@ class Resolver:
         if len(value) == 1:
             (key, arg), *_ = value.items()
             if key == "Ref":
-                return _NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+                if arg == "AWS::NoValue":
+                    return _NO_VALUE
+                return self.ref(arg).split(",") if self._is_list_parameter(arg) else self.ref(arg)
             if key == "Fn::GetAtt":
                 resource, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self.get_att(resource, attribute)
@@ -257,6 +259,12 @@ class Resolver:
             if key.startswith("Fn::"):
                 raise TemplateError(f"intrinsic function {key} is not supported by the offline resolver")
         return {k: v for k, v in ((k, self._resolve(v)) for k, v in value.items()) if v is not _NO_VALUE}
+
+    def _is_list_parameter(self, name: str) -> bool:
+        """A ``CommaDelimitedList`` (or ``List<…>``) parameter: ``!Ref`` gives a list, as in CloudFormation."""
+        spec = (self.template.get("Parameters", {}) or {}).get(name) or {}
+        kind = str(spec.get("Type", ""))
+        return kind == "CommaDelimitedList" or kind.startswith("List<")
 
     def _sub(self, arg: Any) -> str:
         if isinstance(arg, list):

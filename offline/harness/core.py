@@ -41,7 +41,7 @@ from offline.harness.results import (
     PublishedMessage,
 )
 from offline.integrations import Runner, RunnerRegistry
-from offline.lambdas import InProcessLambdas, Invocation
+from offline.lambdas import InProcessLambdas, Invocation, LambdaFault
 from offline.mock_config import MockConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +78,8 @@ class OfflineHarness:
         self._scoped = ExitStack()
         self._inbox: SnsInbox | None = None
         self._extra_machines: dict[str, str] = {}
+        #: PrepareRun's frozen clock: executions started meanwhile start then too ($$.Execution.StartTime).
+        self._clock: datetime.datetime | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> OfflineHarness:
@@ -123,10 +125,12 @@ class OfflineHarness:
         in_moto.stop_running(self.account_id, self.region)
         self._scoped.close()
         self._scoped = ExitStack()
+        self._clock = None
         self.runners.clear()
         with self._lock:
             self._sleeps.clear()
         self.lambdas.invocations.clear()
+        self.lambdas.faults.clear()
         if self._inbox is not None:
             self._inbox.clear()
 
@@ -143,6 +147,9 @@ class OfflineHarness:
 
     def invoke_lambda(self, function_name: str, event: Any) -> tuple[Any, bool]:
         return self.lambdas.invoke(function_name, event)
+
+    def execution_clock(self) -> datetime.datetime | None:
+        return self._clock
 
     # ------------------------------------------------------------------ executions
     def state_machine_arn(self, logical_id: str) -> str:
@@ -261,10 +268,20 @@ class OfflineHarness:
     def freeze_clock(
         self, moment: datetime.datetime, function: str = "PrepareRunFunction", attribute: str = "now"
     ) -> None:
-        """Make ``<function's module>.<attribute>()`` return ``moment`` until :meth:`reset` or :meth:`stop`."""
+        """Make ``<function's module>.<attribute>()`` return ``moment`` until :meth:`reset` or :meth:`stop`.
+
+        Freezing PrepareRun's clock also dates the executions started meanwhile (``$$.Execution.StartTime``,
+        DescribeExecution's ``startDate``) at ``moment``: a run without a scheduled time is dated by it.
+        """
         if moment.tzinfo is None:
             raise ValueError("freeze the clock with a timezone-aware datetime")
+        if function == "PrepareRunFunction" and attribute == "now":
+            self._clock = moment
         self._scoped.enter_context(mock.patch.object(self.lambdas.module(function), attribute, lambda: moment))
+
+    def inject(self, fault: LambdaFault) -> LambdaFault:
+        """Make the function's next invocations fail as ``fault`` says (until :meth:`reset`)."""
+        return self.lambdas.inject(fault)
 
     def invoke_function(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Invoke a function's handler directly (in-process, its template environment); raise on error."""
