@@ -14,6 +14,7 @@ from transient_analytics.notifying import notify
 logger, tracer = Logger(), Tracer()
 settings, executions, clusters, now = wiring.notify_failure_settings, wiring.executions, wiring.clusters, wiring.utc_now
 ledger, topic, idempotent = wiring.notify_failure_ledger, wiring.notify_failure_topic, wiring.idempotent_on_event_id
+reports = wiring.notify_failure_objects
 idempotency_store, idempotency_config = (
     wiring.notify_failure_idempotency_store,
     wiring.notify_failure_idempotency_config,
@@ -22,8 +23,9 @@ idempotency_store, idempotency_config = (
 
 def _notify(event_id: str, change: ExecutionStatusChangeEvent, pipeline: Any) -> dict[str, Any]:
     emr = clusters() if pipeline == "emr" else None
-    result = notify(change, pipeline, settings(), now(), (executions(), emr, ledger(), topic()))
-    logger.info("Failure notification published", extra={k: result[k] for k in ("subject", "cleanup", "released")})
+    result = notify(change, pipeline, settings(), now(), (executions(), emr, ledger(), topic(), reports()))
+    logged = ("subject", "cleanup", "released", "notices")
+    logger.info("Failure notification published", extra={k: result[k] for k in logged})
     return result
 
 

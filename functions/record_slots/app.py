@@ -1,5 +1,6 @@
 """RecordSlots: each claimed slot recorded done, failed, quarantined or released (``recording.record``);
-metrics, one SNS message for newly quarantined slots, a "Slot Converted" event per converted slot."""
+metrics, the notices the slots owe (``notices.deliver``: quarantines, rows the catalog cannot show),
+a "Slot Converted" event per converted slot. Safe to retry: Step Functions does on NotificationNotSent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from transient_analytics import wiring
 from transient_analytics.completion import put_events_batches
 from transient_analytics.models import RecordSlotsEvent, parse_event
-from transient_analytics.notification import quarantine_notification
+from transient_analytics.notices import deliver, require_delivered
+from transient_analytics.notification import notice_renderer
 from transient_analytics.recording import record
 from transient_analytics.run_metrics import add_all, recording_metrics
 
@@ -26,13 +28,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request, s, (store, objects, topic, events) = parse_event(event, RecordSlotsEvent), settings(), ports()
     result = record(request, s, now(), store, objects)
     add_all(metrics, request.pipeline, recording_metrics(request, result))
-    if result.quarantined:
-        logger.warning("Slots quarantined", extra={"slots": [r.slot for r in result.quarantined]})
-        arn = request.execution.state_machine_arn
-        topic.publish(
-            quarantine_notification(s.NAME_PREFIX, request.pipeline, arn, result.quarantined, s.MAX_SLOT_ATTEMPTS)
-        )
+    render = notice_renderer(s, request.pipeline, request.execution.state_machine_arn)
+    notices = deliver(result.records.values(), render, store, topic, now())
+    if notices.sent or notices.unsent:
+        logger.warning("Notices", extra={"sent": notices.sent, "unsent": notices.unsent, "error": notices.error})
     events.announce(put_events_batches(s.NAME_PREFIX, result.announced))
     summary = result.summary()
     logger.info(summary["summary"], extra={"outcome": request.outcome, "run_id": request.plan.run_id})
+    require_delivered(notices)
     return summary

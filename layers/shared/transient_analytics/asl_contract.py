@@ -42,6 +42,15 @@ TRANSFORM_STATES: Final = (
 )  # fmt: skip
 
 
+#: The state whose entry means a run's work started (a cluster's step, the transform jobs): a run that
+#: dies before it charges no slot an attempt.
+WORK_STATES: Final = {"emr": RUN_SPARK_STEP, "transform": SCORE_SLOTS}
+
+
+def work_started(pipeline: str, states_entered: list[str]) -> bool:
+    return WORK_STATES.get(pipeline, "") in states_entered
+
+
 def recorded(states_entered: list[str], failed_state: str | None) -> bool:
     """Whether the run's RecordSlots ran and succeeded (it recorded every claimed slot)."""
     return RECORD_SLOTS in states_entered and failed_state != RECORD_SLOTS

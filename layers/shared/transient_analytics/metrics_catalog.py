@@ -88,6 +88,13 @@ SLOTS_QUARANTINED: Final = CustomMetric(
 )
 ROWS_WRITTEN: Final = CustomMetric("RowsWritten", "Count", "record_slots", PIPELINES, "rows in the committed output")
 BAD_ROWS: Final = CustomMetric("BadRows", "Count", "record_slots", PIPELINES, "input rows rejected by the job")
+UNLISTED_PARTITION_ROWS: Final = CustomMetric(
+    "UnlistedPartitionRows",
+    "Count",
+    "record_slots",
+    ("emr",),
+    "rows written under partition values the catalog does not project (hidden from Athena)",
+)
 TRANSFORM_JOB_DURATION_SECONDS: Final = CustomMetric(
     "TransformJobDurationSeconds", "Seconds", "record_slots", ("transform",), "one value per transform job"
 )
@@ -106,6 +113,7 @@ RECORD_SLOTS_METRICS: Final[tuple[CustomMetric, ...]] = (
     SLOTS_QUARANTINED,
     ROWS_WRITTEN,
     BAD_ROWS,
+    UNLISTED_PARTITION_ROWS,
     TRANSFORM_JOB_DURATION_SECONDS,
 )
 CUSTOM_METRICS: Final[dict[str, CustomMetric]] = {m.name: m for m in PREPARE_RUN_METRICS + RECORD_SLOTS_METRICS}

@@ -64,6 +64,11 @@ class ExecutionContext(BaseModel):
     id: str = Field(pattern=EXECUTION_ARN_PATTERN, description="$$.Execution.Id")
     name: str = Field(min_length=1, max_length=80, pattern=r"^[^:\s]+$", description="$$.Execution.Name")
     state_machine_arn: str = Field(pattern=STATE_MACHINE_ARN_PATTERN, description="$$.StateMachine.Id")
+    start_time: AwareDatetime | None = Field(
+        default=None,
+        description="$$.Execution.StartTime: a run without a scheduled time is dated by it, so every "
+        "retry of its PrepareRun plans the same run",
+    )
 
 
 class PrepareRunEvent(BaseModel):

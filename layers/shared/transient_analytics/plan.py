@@ -51,6 +51,8 @@ class EmrPlan(BaseModel):
     configurations: list[dict[str, Any]]
     auto_termination: dict[str, int]
     spark_submit_args: list[str]
+    #: CreateCluster's TimeoutSecondsPath: a cluster not running by then is given up.
+    cluster_start_timeout_seconds: int
     step_timeout_seconds: int
     tags: list[Tag]
 
@@ -110,9 +112,18 @@ def resolve_scheduled_time(
 
 
 def spark_submit_args(
-    job_uri: str, schema_uri: str, column: str, run_id: str, report_uri: str, slots: list[SlotWork]
+    job_uri: str,
+    schema_uri: str,
+    column: str,
+    run_id: str,
+    report_uri: str,
+    slots: list[SlotWork],
+    partition_values: str = "",
 ) -> list[str]:
-    """``command-runner.jar`` arguments of the Spark step (cluster deploy mode): one job, every slot."""
+    """``command-runner.jar`` arguments of the Spark step (cluster deploy mode): one job, every slot.
+
+    ``partition_values``: the catalog's list (comma-separated); the job reports rows with other values.
+    """
     args = [
         "spark-submit",
         "--deploy-mode",
@@ -127,6 +138,8 @@ def spark_submit_args(
         "--report",
         report_uri,
     ]
+    if partition_values:
+        args += ["--partition-values", partition_values]
     for s in slots:
         args += ["--slot", s.slot, s.input_uri, s.output_uri, s.fingerprint]
     return args
@@ -246,7 +259,10 @@ def build_plan(
             instances=instances,
             configurations=[c.model_dump(exclude_defaults=True) for c in settings.EMR_CONFIGURATIONS],
             auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
-            spark_submit_args=spark_submit_args(job_uri, schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots),
+            spark_submit_args=spark_submit_args(
+                job_uri, schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots, settings.PARTITION_VALUES
+            ),
+            cluster_start_timeout_seconds=settings.EMR_CLUSTER_START_TIMEOUT_SECONDS,
             step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
             tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
         )

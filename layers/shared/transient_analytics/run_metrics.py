@@ -57,14 +57,22 @@ def _epoch(value: Any) -> float | None:
 
 
 def recording_metrics(event: RecordSlotsEvent, result: RecordResult) -> list[MetricValue]:
-    """record_slots's metrics: slots converted, failed and quarantined, rows, and each transform job's duration."""
+    """record_slots's metrics: slots converted, failed and quarantined, rows, and each transform job's duration.
+
+    Only what this invocation recorded counts (``result.fresh``): a retried RecordSlots does not count twice.
+    """
+    fresh = [r for sid, r in result.records.items() if sid in result.fresh]
+    done = [r for r in fresh if r.state == "done"]
     values = [
-        MetricValue(mc.SLOTS_CONVERTED, len(result.converted)),
-        MetricValue(mc.SLOTS_FAILED, len(result.failed) + len(result.quarantined)),
-        MetricValue(mc.SLOTS_QUARANTINED, len(result.quarantined)),
-        MetricValue(mc.ROWS_WRITTEN, result.rows_written),
-        MetricValue(mc.BAD_ROWS, result.bad_rows),
+        MetricValue(mc.SLOTS_CONVERTED, len(done)),
+        MetricValue(mc.SLOTS_FAILED, sum(1 for r in fresh if r.state in ("failed", "quarantined"))),
+        MetricValue(mc.SLOTS_QUARANTINED, sum(1 for r in fresh if r.state == "quarantined")),
+        MetricValue(mc.ROWS_WRITTEN, sum(r.rows_written or 0 for r in done)),
+        MetricValue(mc.BAD_ROWS, sum(r.bad_rows or 0 for r in done)),
     ]
+    if event.pipeline == "emr":
+        hidden = sum(sum((r.unlisted_values or {}).values()) for r in done)
+        values.append(MetricValue(mc.UNLISTED_PARTITION_ROWS, hidden))
     for job in event.jobs:
         start, end = _epoch((job.job or {}).get("TransformStartTime")), _epoch((job.job or {}).get("TransformEndTime"))
         if start is not None and end is not None and end >= start:

@@ -47,24 +47,28 @@ class PrepareRunSettings(BaseModel):
     EMR_SUBNET_ID: str = Field(default="", pattern=r"^(subnet-[0-9a-f]{8,17})?$")
     EMR_IDLE_TIMEOUT_SECONDS: int = Field(default=1800, ge=60, le=604800)
     EMR_CONFIGURATIONS: list[EmrConfiguration] = Field(default_factory=list)
-    SPARK_STEP_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    #: CreateCluster's TimeoutSecondsPath: a cluster not running by then is given up (and terminated).
+    EMR_CLUSTER_START_TIMEOUT_SECONDS: int = Field(default=1200, ge=300, le=1800)
+    #: The template's MaxValue keeps the run's worst case within the state machine's TimeoutSeconds.
+    SPARK_STEP_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=7200)
     TRANSFORM_INSTANCE_TYPE: SageMakerInstanceType = "ml.m5.large"
     TRANSFORM_INSTANCE_COUNT: int = Field(default=1, ge=1, le=20)
     TRANSFORM_MAX_PAYLOAD_MB: int = Field(default=6, ge=1, le=100)
-    TRANSFORM_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    TRANSFORM_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=7200)
     MAX_BACKFILL_DAYS: int = Field(default=366, ge=1, le=3650)
     LEDGER_TABLE: str = Field(min_length=3, max_length=255)
     #: A run looks this far back for slots with landing data (older open slots come from the ledger).
     EMR_LOOKBACK_HOURS: int = Field(default=24, ge=1, le=24 * 31)
     TRANSFORM_LOOKBACK_DAYS: int = Field(default=7, ge=1, le=366)
     EMR_MAX_SLOTS_PER_RUN: int = Field(default=8, ge=1, le=96)
-    TRANSFORM_MAX_SLOTS_PER_RUN: int = Field(default=3, ge=1, le=31)
-    #: A claim is held this long; it must outlast the state machine's own timeout.
-    EMR_CLAIM_LEASE_SECONDS: int = Field(default=11700, ge=600, le=7 * 86400)
-    TRANSFORM_CLAIM_LEASE_SECONDS: int = Field(default=15300, ge=600, le=7 * 86400)
+    TRANSFORM_MAX_SLOTS_PER_RUN: int = Field(default=3, ge=1, le=4)
     MAX_BACKFILL_SLOTS: int = Field(default=2976, ge=1, le=35136)
     #: A slot whose claim expired unrecorded this many times in total with its failures is quarantined.
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    #: The catalog's PartitionValues (comma-separated), passed to the job so it reports the others.
+    PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
+    #: ``vanished`` records expire (DynamoDB TTL) this long after their data was found gone.
+    DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
 
     @field_validator("EMR_CONFIGURATIONS", mode="before")
     @classmethod
@@ -91,6 +95,10 @@ class NotifyFailureSettings(BaseModel):
     CLEANUP_EMR_CLUSTERS: bool = True
     LEDGER_TABLE: str = Field(min_length=3, max_length=255)
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+    NAME_PREFIX: str = Field(min_length=1, max_length=64)
+    PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
 
     def pipeline_for(self, state_machine_arn: str) -> Pipeline | None:
         """Which of our pipelines a state machine is, or None if it is not ours."""
@@ -114,6 +122,9 @@ class RecordSlotsSettings(BaseModel):
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     #: ``done`` records are kept this long, then expired by DynamoDB's TTL.
     DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+    PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    #: The catalog's PartitionValues (comma-separated), named in the notice about rows it cannot show.
+    PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
 
 
 def load_settings[S: BaseModel](model: type[S], environ: Mapping[str, str]) -> S:

@@ -72,6 +72,12 @@ def notify_failure_ledger() -> SlotLedger:
 
 
 @cache
+def notify_failure_objects() -> Objects:
+    """The run reports of dead runs (which slot was running when the step died)."""
+    return Objects(boto3.client("s3"))
+
+
+@cache
 def notify_failure_topic() -> Topic:
     return Topic(boto3.client("sns"), notify_failure_settings().TOPIC_ARN)
 
