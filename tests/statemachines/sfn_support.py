@@ -102,14 +102,20 @@ def _execution_context(result: ExecutionResult) -> dict[str, str]:
     return {"id": result.arn, "name": result.name, "state_machine_arn": result.description["stateMachineArn"]}
 
 
+def start_time_of(result: ExecutionResult) -> str:
+    """``$$.Execution.StartTime`` of the execution: ISO 8601, milliseconds, UTC, as AWS writes it."""
+    started = result.description["startDate"].astimezone(UTC)
+    return started.strftime("%Y-%m-%dT%H:%M:%S.") + f"{started.microsecond // 1000:03d}Z"
+
+
 def check_prepare_run_request(result: ExecutionResult, pipeline: str, execution_input: dict[str, Any]) -> None:
-    """PrepareRun was sent the pipeline, the execution's input and its own $$ context, each attempt."""
+    """PrepareRun was sent the pipeline, the execution's input and its own $$ context (start time too), each attempt."""
     for task in result.tasks("PrepareRun"):
         assert task.resource == "invoke"
         assert task.parameters["Payload"] == {
             "pipeline": pipeline,
             "input": execution_input,
-            "execution": _execution_context(result),
+            "execution": {**_execution_context(result), "start_time": start_time_of(result)},
         }
 
 

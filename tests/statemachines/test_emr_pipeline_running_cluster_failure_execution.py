@@ -43,12 +43,12 @@ def test_a_step_reported_successful_without_a_run_report_leaves_its_slots_failed
     # THEN the run fails in SlotsFailed (a notification goes out) instead of succeeding silently
     assert result.states_entered == [*HAPPY_STATES[:-1], "SlotsFailed"]
     assert (result.status, result.error) == ("FAILED", "SlotsFailed")
-    assert SLOT in result.cause and "wrote no report" in result.cause
+    assert SLOT in result.cause and "reported nothing for this slot" in result.cause
     # AND no slot is recorded done without the job's word for it: it is failed, attempt 1, taken by the next run
     assert "0 slot(s) converted, 1 failed" in result.cause
     record = records(h)[SLOT]
     assert (record.state, record.attempts) == ("failed", 1)
-    assert "wrote no report" in (record.error or "")
+    assert "reported nothing for this slot" in (record.error or "")
     assert task_sequence(result) == [PREPARE, CREATE, STEP, TERMINATE, RECORD]
 
 
@@ -66,9 +66,10 @@ def test_a_failed_spark_step_terminates_the_cluster_then_fails_with_the_steps_er
     assert result.status == "FAILED"
     assert result.error == "States.TaskFailed"
     assert result.cause_json["Step"]["Status"]["FailureDetails"]["Message"] == STEP_ERROR
-    # AND the slot (no report from the job) is failed with the step's error, for the next run to retry
+    # AND the slot (the job wrote no report: it never started) is released with the step's error, no attempt
+    # charged, for the next run to retry
     record = records(h)[SLOT]
-    assert (record.state, record.attempts) == ("failed", 1)
+    assert (record.state, record.attempts) == ("pending", 0)
     assert STEP_ERROR in (record.error or "")
     # AND the step was submitted once (a step that ran is never submitted again), all requests per the plan
     assert task_sequence(result) == [PREPARE, CREATE, STEP, CLEANUP, RECORD]
@@ -104,7 +105,7 @@ def test_when_the_cleanup_after_a_failed_step_fails_too_the_run_still_fails_with
     assert result.error == "States.TaskFailed"
     assert "partition column 'class' not found" in str(result.cause)
     check_record_slots_request(result, "step_failed", caught_error(result, "RunSparkStep"))
-    assert (records(h)[SLOT].state, records(h)[SLOT].attempts) == ("failed", 1)
+    assert (records(h)[SLOT].state, records(h)[SLOT].attempts) == ("pending", 0)
     assert task_sequence(result) == [PREPARE, CREATE, STEP] + [CLEANUP] * 4 + [RECORD]
     check_emr_requests(result, SCHEDULED, CLUSTER_ID)
     assert h.published() == []
