@@ -21,7 +21,7 @@ MODEL_TESTS := tests/payloads/test_model_training.py tests/payloads/test_package
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv venv-model demo demo-failure demo-day model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
+.PHONY: help venv venv-model demo demo-failure demo-day soak model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ demo: $(STAMP) $(MODEL_STAMP) ## the offline end-to-end run: both workflows, rea
 
 demo-day: $(STAMP) $(MODEL_STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
 	$(PY) -m demo.day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
+
+soak: $(STAMP) ## a simulated week under routine AWS faults (672 EMR ticks, daily transform ticks): the ledger's promises, in a table
+	$(PY) -m demo.soak $(if $(DAYS),--days $(DAYS)) $(if $(SEED),--seed $(SEED))
 
 demo-failure: $(STAMP) $(MODEL_STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
 	$(PY) -m demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))

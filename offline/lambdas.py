@@ -15,6 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +156,10 @@ class InProcessLambdas:
             }
         )
         return env
+
+    def environment_of(self, name_or_logical_id: str) -> contextlib.AbstractContextManager[None]:
+        """The function's environment for a block (to build its cached clients and settings as it would)."""
+        return self._environment_of(self.spec(name_or_logical_id))
 
     @contextmanager
     def _environment_of(self, spec: FunctionSpec) -> Iterator[None]:

@@ -80,6 +80,8 @@ class OfflineHarness:
         self._extra_machines: dict[str, str] = {}
         #: PrepareRun's frozen clock: executions started meanwhile start then too ($$.Execution.StartTime).
         self._clock: datetime.datetime | None = None
+        #: The moment each frozen clock (module, attribute) reads; patched once, moved by later freezes.
+        self._clocks: dict[tuple[str, str], datetime.datetime] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> OfflineHarness:
@@ -126,6 +128,7 @@ class OfflineHarness:
         self._scoped.close()
         self._scoped = ExitStack()
         self._clock = None
+        self._clocks.clear()
         self.runners.clear()
         with self._lock:
             self._sleeps.clear()
@@ -277,7 +280,13 @@ class OfflineHarness:
             raise ValueError("freeze the clock with a timezone-aware datetime")
         if function == "PrepareRunFunction" and attribute == "now":
             self._clock = moment
-        self._scoped.enter_context(mock.patch.object(self.lambdas.module(function), attribute, lambda: moment))
+        key = (function, attribute)
+        if key not in self._clocks:  # patched once; a later freeze only moves the moment it reads
+            clocks = self._clocks
+            self._scoped.enter_context(
+                mock.patch.object(self.lambdas.module(function), attribute, lambda: clocks[key])
+            )
+        self._clocks[key] = moment
 
     def inject(self, fault: LambdaFault) -> LambdaFault:
         """Make the function's next invocations fail as ``fault`` says (until :meth:`reset`)."""
