@@ -93,6 +93,8 @@ class JobRunRecord:
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
+    #: Held while the run's state changes in moto: a cancellation never overwrites a final state.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class EmrServerlessRunner:
@@ -149,10 +151,12 @@ class EmrServerlessRunner:
         if fault:
             raise TaskFailure(fault.error, f"job run {record.job_run_id} started, its answer lost (injected fault)")
         while not record.done.wait(0.2):
-            if context.cancelled():
+            if context.cancelled() and not record.cancel_requested.is_set():
                 self.progress(f"job run {record.job_run_id}: execution stopped, CancelJobRun")
-                record.cancel_requested.set()
-                self._update(record, state="CANCELLING")
+                with record.lock:
+                    if not record.done.is_set():
+                        record.cancel_requested.set()
+                        self._update(record, state="CANCELLING")
         if record.error is not None:
             raise record.error
         if record.state != "SUCCESS" and not context.cancelled():  # an aborted task's result is not recorded
@@ -243,17 +247,19 @@ class EmrServerlessRunner:
                 state, details = "FAILED", f"{FAILED_DETAILS} ExitCode: {outcome.exit_code}.{last}"
             seconds = min(outcome.seconds, record.job.timeout_seconds)
             billed, total = worker_utilization(record.job.conf, seconds)
-            record.outcome, record.state = outcome, state
-            self._update(
-                record,
-                state=state,
-                state_details=details[:256],
-                ended_at=datetime.now(UTC),
-                total_execution_duration_seconds=round(seconds),
-                billed_resource_utilization=billed,
-                total_resource_utilization=total,
-            )
             self._upload_log(record, outcome.log)
+            with record.lock:
+                record.outcome, record.state = outcome, state
+                self._update(
+                    record,
+                    state=state,
+                    state_details=details[:256],
+                    ended_at=datetime.now(UTC),
+                    total_execution_duration_seconds=round(seconds),
+                    billed_resource_utilization=billed,
+                    total_resource_utilization=total,
+                )
+                record.done.set()
             self.progress(f"job run {record.job_run_id} {state} after {seconds:.1f} s: {details}")
         except BaseException as exc:  # a runner or job bug: the waiting task raises it (States.Runtime)
             record.error, record.state = exc, "FAILED"

@@ -53,29 +53,12 @@ def cluster_responses(created: object = CREATED, ended: object = CREATED + timed
             "Status": {"State": "TERMINATED", "Timeline": {"CreationDateTime": created, "EndDateTime": ended}},
         }
     }
+    group = {"InstanceType": "m7g.xlarge", "Market": "ON_DEMAND", "RunningInstanceCount": 0}
     groups = {
         "InstanceGroups": [
-            {
-                "InstanceGroupType": "MASTER",
-                "InstanceType": "m7g.xlarge",
-                "Market": "ON_DEMAND",
-                "RequestedInstanceCount": 1,
-                "RunningInstanceCount": 0,
-            },
-            {
-                "InstanceGroupType": "CORE",
-                "InstanceType": "m7g.xlarge",
-                "Market": "ON_DEMAND",
-                "RequestedInstanceCount": 2,
-                "RunningInstanceCount": 0,
-            },
-            {
-                "InstanceGroupType": "TASK",
-                "InstanceType": "m7g.xlarge",
-                "Market": "SPOT",
-                "RequestedInstanceCount": 0,
-                "RunningInstanceCount": 0,
-            },
+            {**group, "InstanceGroupType": "MASTER", "RequestedInstanceCount": 1},
+            {**group, "InstanceGroupType": "CORE", "RequestedInstanceCount": 2},
+            {**group, "InstanceGroupType": "TASK", "RequestedInstanceCount": 0, "Market": "SPOT"},
         ]
     }
     return describe, groups
@@ -160,13 +143,6 @@ def test_an_instance_is_billed_per_started_second_with_a_one_minute_minimum(seco
     assert billed_seconds(CREATED, CREATED + timedelta(seconds=seconds)) == billed
 
 
-def test_an_interval_that_ends_before_it_starts_or_has_no_timezone_is_refused():
-    with pytest.raises(CostInputError, match="is before started"):
-        billed_seconds(CREATED, CREATED - timedelta(seconds=1))
-    with pytest.raises(CostInputError, match="timezone-aware"):
-        billed_seconds(CREATED.replace(tzinfo=None), CREATED)
-
-
 def test_a_cluster_is_billed_per_instance_from_its_creation_to_its_end_at_ec2_plus_the_emr_uplift():
     # GIVEN a terminated cluster that lived 9 min 30.2 s: 1 primary, 2 core, a Spot task group of 0
     usage = usage_from_cluster(*cluster_responses())
@@ -183,6 +159,13 @@ def test_a_cluster_is_billed_per_instance_from_its_creation_to_its_end_at_ec2_pl
     # WHEN it is THEN 3 instances x 571 s at (0.1632 + 0.05) USD/h = 1713 s x 0.2132 / 3600 = 0.101448 USD
     prices = PriceTable(EMR_INSTANCE_HOUR_USD={"m7g.xlarge": Decimal("0.05")})
     assert run_cost(usage, prices) == Decimal("0.101448")
+
+
+def test_an_interval_that_ends_before_it_starts_or_has_no_timezone_is_refused():
+    with pytest.raises(CostInputError, match="is before started"):
+        billed_seconds(CREATED, CREATED - timedelta(seconds=1))
+    with pytest.raises(CostInputError, match="timezone-aware"):
+        billed_seconds(CREATED.replace(tzinfo=None), CREATED)
 
 
 def test_a_short_cluster_pays_the_one_minute_minimum_per_instance():
