@@ -79,4 +79,8 @@ RELIED_ON: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.responses", "StepFunctionResponse.describe_execution"),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
     ("moto.events.models", "EventPattern.matches_event"),
+    # offline/runners/emr_serverless.py sets a job run's final state and usage (moto keeps it SUCCESS, unbilled)
+    ("moto.emrserverless.models", "emrserverless_backends"),
+    ("moto.emrserverless.models", "EMRServerlessBackend.get_job_run"),
+    ("moto.emrserverless.models", "JobRun"),
 )
