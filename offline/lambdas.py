@@ -6,6 +6,7 @@ error with Lambda's payload. One handler at a time per process: ``os.environ`` i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -15,7 +16,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -1,5 +1,5 @@
 """RecordSlots: each claimed slot recorded done, failed, quarantined or released (``recording.record``);
-metrics, the notices the slots owe (``notices.deliver``: quarantines, rows the catalog cannot show),
+the run's estimated cost (``run_cost.estimate``), metrics, the notices the slots owe (``notices.deliver``),
 a "Slot Converted" event per converted slot. Safe to retry: Step Functions does on NotificationNotSent."""
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from transient_analytics.models import RecordSlotsEvent, parse_event
 from transient_analytics.notices import deliver, require_delivered
 from transient_analytics.notification import notice_renderer
 from transient_analytics.recording import record
+from transient_analytics.run_cost import estimate, priced
 from transient_analytics.run_metrics import add_all, recording_metrics
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
 settings, ports, now = wiring.record_slots_settings, wiring.record_slots_ports, wiring.utc_now
+prices, meter = wiring.record_slots_prices, wiring.meter
 
 
 @metrics.log_metrics
@@ -27,13 +29,12 @@ settings, ports, now = wiring.record_slots_settings, wiring.record_slots_ports, 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request, s, (store, objects, topic, events) = parse_event(event, RecordSlotsEvent), settings(), ports()
     result = record(request, s, now(), store, objects)
-    add_all(metrics, request.pipeline, recording_metrics(request, result))
+    cost, why = estimate(request, s, prices(), meter())
+    add_all(metrics, request.pipeline, recording_metrics(request, result, cost))
     render = notice_renderer(s, request.pipeline, request.execution.state_machine_arn)
     notices = deliver(result.records.values(), render, store, topic, now())
-    if notices.sent or notices.unsent:
-        logger.warning("Notices", extra={"sent": notices.sent, "unsent": notices.unsent, "error": notices.error})
-    events.announce(put_events_batches(s.NAME_PREFIX, result.announced))
+    events.announce(put_events_batches(s.NAME_PREFIX, priced(result.announced, cost)))
     summary = result.summary()
-    logger.info(summary["summary"], extra={"outcome": request.outcome, "run_id": request.plan.run_id})
+    logger.info(summary["summary"], extra={"cost_usd": str(cost.total) if cost else why, "notices": notices.sent})
     require_delivered(notices)
     return summary

@@ -103,7 +103,7 @@ class OfflineHarness:
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
             )
             self._exit.enter_context(patched_engine(self))
-            self._exit.callback(self.lambdas.clear_caches)
+            self._exit.callback(lambda: self.lambdas.clear_caches())
             self._exit.callback(self.reset)
             self.sfn = boto3.client("stepfunctions", region_name=self.region)
             self._inbox = provision(self)
@@ -111,6 +111,12 @@ class OfflineHarness:
         except BaseException:
             self._exit.close()
             raise
+
+    def refresh_specs(self) -> None:
+        """Read the functions and state machines again (after the resolver learnt an id a service chose)."""
+        self.functions = self.stack.functions()
+        self.state_machines = self.stack.state_machines()
+        self.lambdas = InProcessLambdas(self.root, self.functions, self.region)
 
     def stop(self) -> None:
         """Stop what still runs, undo every patch and stop moto."""
@@ -283,9 +289,7 @@ class OfflineHarness:
         key = (function, attribute)
         if key not in self._clocks:  # patched once; a later freeze only moves the moment it reads
             clocks = self._clocks
-            self._scoped.enter_context(
-                mock.patch.object(self.lambdas.module(function), attribute, lambda: clocks[key])
-            )
+            self._scoped.enter_context(mock.patch.object(self.lambdas.module(function), attribute, lambda: clocks[key]))
         self._clocks[key] = moment
 
     def inject(self, fault: LambdaFault) -> LambdaFault:

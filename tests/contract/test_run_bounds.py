@@ -11,6 +11,7 @@ defaults the lease of a claim must stay below the slot-lag alarm's threshold.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -22,7 +23,10 @@ from offline.cfn.template import load_template
 from tests.statemachines.sfn_support import ROOT
 from tests.support import load_event
 from transient_analytics import run_bounds
+from transient_analytics.models import PrepareRunEvent, parse_event
+from transient_analytics.plan import RunPlan, build_plan
 from transient_analytics.settings import PrepareRunSettings, load_settings
+from transient_analytics.slots import Fingerprint
 
 TEMPLATE = load_template(ROOT / "template.yaml")
 PARAMETERS = TEMPLATE["Parameters"]
@@ -35,7 +39,7 @@ TIMEOUT_PATHS = {
 TIME_OUT_ERRORS = {"States.ALL", "States.Timeout", "Sandbox.Timedout"}
 
 
-def settings(**overrides: int) -> PrepareRunSettings:
+def settings(**overrides: int | str) -> PrepareRunSettings:
     env = {**load_event("env")["PrepareRunFunction"], **{k: str(v) for k, v in overrides.items()}}
     return load_settings(PrepareRunSettings, env)
 
@@ -51,7 +55,9 @@ def definition(machine: str) -> dict[str, Any]:
 
 def task_worst_case(state: dict[str, Any], s: PrepareRunSettings) -> float:
     timeout = state.get("TimeoutSeconds")
-    if timeout is None:
+    if timeout is None and state["TimeoutSecondsPath"] == "$.plan.serverless.task_timeout_seconds":
+        timeout = plan_of(s).serverless.task_timeout_seconds  # type: ignore[union-attr]
+    elif timeout is None:
         timeout = getattr(s, TIMEOUT_PATHS[state["TimeoutSecondsPath"]])
     intervals: list[float] = []
     time_outs = False
@@ -80,12 +86,24 @@ def longest_path(states: dict[str, Any], start: str, s: PrepareRunSettings, item
             own = rounds * longest_path(inner["States"], inner["StartAt"], s, items)
         else:
             own = 0.0
-        successors = [state.get("Next"), state.get("Default")]
-        successors += [c.get("Next") for c in state.get("Choices", [])]
+        choices = state.get("Choices", [])
+        if any(c.get("Variable") == "$.plan.backend" for c in choices):  # the plan's backend decides the branch
+            taken = [c["Next"] for c in choices if c.get("StringEquals") == s.SPARK_BACKEND]
+            successors = taken or [state.get("Default")]
+        else:
+            successors = [state.get("Next"), state.get("Default")]
+            successors += [c.get("Next") for c in choices]
         successors += [c.get("Next") for c in state.get("Catch", [])]
         return own + max((from_(n) for n in successors if n), default=0.0)
 
     return from_(start)
+
+
+def plan_of(s: PrepareRunSettings) -> RunPlan:
+    """A plan with one slot, as PrepareRun builds it for these settings (the timeouts it sends)."""
+    event = parse_event(load_event("prepare_run/scheduled_emr"), PrepareRunEvent)
+    start = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
+    return build_plan(event, s, start, "schedule", [(start, Fingerprint("a" * 32, 1, 1))], "")
 
 
 def walked(machine: str, s: PrepareRunSettings) -> float:
@@ -96,6 +114,12 @@ def walked(machine: str, s: PrepareRunSettings) -> float:
 CASES = [
     pytest.param({}, id="template defaults"),
     pytest.param({"SPARK_STEP_TIMEOUT_SECONDS": 600, "EMR_CLUSTER_START_TIMEOUT_SECONDS": 900}, id="short"),
+    pytest.param({"SPARK_BACKEND": "serverless"}, id="serverless defaults"),
+    pytest.param({"SPARK_BACKEND": "serverless", "SPARK_STEP_TIMEOUT_SECONDS": 120}, id="serverless, short"),
+    pytest.param(
+        {"SPARK_BACKEND": "serverless", "SPARK_STEP_TIMEOUT_SECONDS": maximum("SparkStepTimeoutSeconds")},
+        id="serverless maxima",
+    ),
     pytest.param(
         {
             "SPARK_STEP_TIMEOUT_SECONDS": maximum("SparkStepTimeoutSeconds"),
@@ -127,7 +151,10 @@ def test_a_claims_lease_outlasts_its_run_and_each_machines_own_timeout_holds_the
 def test_with_the_templates_defaults_a_dead_runs_slot_is_held_less_long_than_the_lag_alarm_tolerates():
     s = settings()
     emr, transform = run_bounds.lease("emr", s), run_bounds.lease("transform", s)
-    assert emr.total_seconds() == 6713  # 1 h 51 min 53 s: README, Lease arithmetic
+    assert emr.total_seconds() == 6713  # 1 h 51 min 53 s: docs/reliability.md, Lease arithmetic
+    serverless = run_bounds.lease("emr", settings(SPARK_BACKEND="serverless"))
+    assert serverless.total_seconds() == 5053  # 254 + (4200 + 3 x 60 + 105) + 254 + 60: 1 h 24 min 13 s
+    assert serverless.total_seconds() < int(PARAMETERS["SlotLagAlarmSeconds"]["Default"])
     assert emr.total_seconds() < int(PARAMETERS["SlotLagAlarmSeconds"]["Default"])
     assert transform.total_seconds() < int(PARAMETERS["TransformSlotLagAlarmSeconds"]["Default"])
 

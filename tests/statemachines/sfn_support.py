@@ -19,6 +19,7 @@ EMR = "EmrPipelineStateMachine"
 EMR_HAPPY_STATES = [
     "PrepareRun",
     "HasWork",
+    "ChooseBackend",
     "CreateCluster",
     "RunSparkStep",
     "TerminateCluster",
@@ -40,6 +41,7 @@ EMR_STEP_FAILED_TAIL = [
 EMR_CLUSTER_NOT_STARTED_STATES = [
     "PrepareRun",
     "HasWork",
+    "ChooseBackend",
     "CreateCluster",
     "ClusterDidNotStart",
     "RecordSlots",
@@ -119,8 +121,15 @@ def check_prepare_run_request(result: ExecutionResult, pipeline: str, execution_
         }
 
 
-def check_record_slots_request(result: ExecutionResult, outcome: str, error: dict[str, str] | None) -> None:
-    """RecordSlots (EMR) was sent, once, the run's outcome, the whole plan and the error that decided it."""
+def check_record_slots_request(
+    result: ExecutionResult,
+    outcome: str,
+    error: dict[str, str] | None,
+    cluster_id: str | None = None,
+    job_run_id: str | None = None,
+) -> None:
+    """RecordSlots (EMR) was sent, once, the run's outcome, the whole plan, the error that decided it and the
+    compute it ran on (the cluster, or the serverless job run: what RecordSlots prices)."""
     [task] = result.tasks("RecordSlots")
     assert task.resource == "invoke"
     assert task.parameters["Payload"] == {
@@ -129,6 +138,8 @@ def check_record_slots_request(result: ExecutionResult, outcome: str, error: dic
         "plan": plan_of(result),
         "error": error,
         "execution": _execution_context(result),
+        "cluster_id": cluster_id,
+        "job_run_id": job_run_id,
     }
 
 

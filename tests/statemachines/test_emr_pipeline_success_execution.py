@@ -102,7 +102,7 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
     assert [s[0] for s in step.calls[0]] == [EARLIER, SLOT]
     # AND every request follows the plan; nothing slept; the state machine published nothing
     check_emr_requests(result, SCHEDULED, CLUSTER_ID)
-    check_record_slots_request(result, "step_succeeded", None)
+    check_record_slots_request(result, "step_succeeded", None, cluster_id=CLUSTER_ID)
     assert h.sleeps == []
     assert h.published() == []
 

@@ -78,11 +78,15 @@ def test_a_serverless_run_costs_its_billed_vcpu_memory_and_storage_hours_at_the_
     assert run_cost(usage, PriceTable()) == Decimal("0.019212")
 
 
-def test_an_arm64_run_needs_the_arm64_prices_that_no_public_source_confirmed():
+def test_an_arm64_run_is_priced_at_the_arm64_prices_and_a_blank_one_is_named_as_missing():
     usage = usage_from_job_run(job_run_response(), architecture="ARM64")
-    # WHEN the ARM64 prices are not configured THEN the error names the variable to set
+    # GIVEN the default ARM64 prices: the x86 prices less the 20 % AWS states for Graviton
+    assert Decimal("0.052624") * Decimal("0.8") == PriceTable().EMR_SERVERLESS_ARM64_VCPU_HOUR_USD
+    assert Decimal("0.0057785") * Decimal("0.8") == PriceTable().EMR_SERVERLESS_ARM64_MEMORY_GB_HOUR_USD
+    # WHEN an ARM64 price is set blank (the template parameter emptied) THEN the error names the variable to set
+    blank = load_settings(PriceTable, {"EMR_SERVERLESS_ARM64_VCPU_HOUR_USD": ""})
     with pytest.raises(MissingPrice, match="EMR_SERVERLESS_ARM64_VCPU_HOUR_USD: no price configured"):
-        run_cost(usage, PriceTable())
+        run_cost(usage, blank)
     # WHEN they are THEN they are the ones used (0.1 x 0.04 + 0.4 x 0.005 + 0)
     prices = PriceTable(
         EMR_SERVERLESS_ARM64_VCPU_HOUR_USD=Decimal("0.04"), EMR_SERVERLESS_ARM64_MEMORY_GB_HOUR_USD=Decimal("0.005")
@@ -153,9 +157,9 @@ def test_a_cluster_is_billed_per_instance_from_its_creation_to_its_end_at_ec2_pl
             InstanceGroupUsage(role="TASK", instance_type="m7g.xlarge", market="SPOT", count=0, billed_seconds=571),
         )
     )
-    # WHEN the EMR uplift is not configured THEN the error names the variable and the instance type
+    # WHEN the EMR uplift of the instance type is not configured THEN the error names the variable and the type
     with pytest.raises(MissingPrice, match="EMR_INSTANCE_HOUR_USD: 'm7g.xlarge': no price configured"):
-        run_cost(usage, PriceTable())
+        run_cost(usage, PriceTable(EMR_INSTANCE_HOUR_USD={}))
     # WHEN it is THEN 3 instances x 571 s at (0.1632 + 0.05) USD/h = 1713 s x 0.2132 / 3600 = 0.101448 USD
     prices = PriceTable(EMR_INSTANCE_HOUR_USD={"m7g.xlarge": Decimal("0.05")})
     assert run_cost(usage, prices) == Decimal("0.101448")

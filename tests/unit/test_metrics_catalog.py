@@ -28,9 +28,11 @@ def test_each_emitter_has_the_contracts_metrics_in_order():
         "RowsWritten",
         "BadRows",
         "UnlistedPartitionRows",
+        "EstimatedRunCostUSD",
+        "EstimatedSlotCostUSD",
         "TransformJobDurationSeconds",
     ]
-    assert len(mc.CUSTOM_METRICS) == 13
+    assert len(mc.CUSTOM_METRICS) == 15
 
 
 def test_durations_are_seconds_and_everything_else_a_count():

@@ -68,17 +68,19 @@ class PriceTable(BaseModel):
     # (2026-08-20); the same figures in public cost tables dated 2026.
     EMR_SERVERLESS_X86_64_VCPU_HOUR_USD: Usd | None = Decimal("0.052624")
     EMR_SERVERLESS_X86_64_MEMORY_GB_HOUR_USD: Usd | None = Decimal("0.0057785")
-    # EMR Serverless, Linux/ARM (Graviton): no published us-east-1 figure found (AWS says "20% lower
-    # cost than x86", Big Data Blog, 2023-02). Set these to cost ARM64 runs.
-    EMR_SERVERLESS_ARM64_VCPU_HOUR_USD: Usd | None = None
-    EMR_SERVERLESS_ARM64_MEMORY_GB_HOUR_USD: Usd | None = None
+    # EMR Serverless, Linux/ARM (Graviton): no us-east-1 figure could be read; derived from the x86 prices
+    # above less the 20 % AWS states for Graviton ("offered at a 20% lower cost than the x86 architecture
+    # option", AWS Big Data Blog, 2023-02). The template's PriceServerless* parameters override them.
+    EMR_SERVERLESS_ARM64_VCPU_HOUR_USD: Usd | None = Decimal("0.0420992")
+    EMR_SERVERLESS_ARM64_MEMORY_GB_HOUR_USD: Usd | None = Decimal("0.0046228")
     # Ephemeral storage beyond the free 20 GB per worker, both architectures: same source and date.
     EMR_SERVERLESS_STORAGE_GB_HOUR_USD: Usd | None = Decimal("0.000111")
     # EC2 on-demand, Linux, per instance-hour: m7g.xlarge $0.1632, in several independent public
     # price tables (2024-2026); AWS's own page renders prices with JavaScript and was not readable.
     EC2_INSTANCE_HOUR_USD: dict[str, Usd] = Field(default_factory=lambda: {"m7g.xlarge": Decimal("0.1632")})
-    # The EMR uplift per instance-hour: no published figure for m7g.xlarge found. Set it to cost clusters.
-    EMR_INSTANCE_HOUR_USD: dict[str, Usd] = Field(default_factory=dict)
+    # The EMR uplift per instance-hour: no figure for m7g.xlarge could be read; 25 % of the EC2 price, the
+    # ratio of the published m5.xlarge ($0.048 on $0.192) and m6i.xlarge figures. Confirm on AWS's page.
+    EMR_INSTANCE_HOUR_USD: dict[str, Usd] = Field(default_factory=lambda: {"m7g.xlarge": Decimal("0.0408")})
 
     @field_validator("*", mode="before")
     @classmethod

@@ -24,10 +24,11 @@ _NOT_SUBJECT = re.compile(r"[^\x20-\x7e]+")
 
 @dataclass(frozen=True)
 class CleanupReport:
-    """Clusters the notifier found still running for this execution, and what it did."""
+    """Compute the notifier found still running for this execution (clusters, job runs), and what it did."""
 
     terminated: tuple[str, ...] = ()
     error: str | None = None
+    what: str = "EMR cluster"
 
 
 @dataclass(frozen=True)
@@ -169,15 +170,16 @@ def render(
         lines.append(f"  cluster id:       {facts.cluster_id}")
     if cleanup is not None:
         lines.append("")
+        verb = "cancelled" if "job run" in cleanup.what else "terminated"
         if cleanup.terminated:
             lines.append(
-                "Cleanup:       terminated EMR cluster(s) still running for this execution: "
+                f"Cleanup:       {verb} {cleanup.what}(s) still running for this execution: "
                 + ", ".join(cleanup.terminated)
             )
         elif cleanup.error:
-            lines.append(f"Cleanup:       FAILED to check or terminate this execution's clusters: {cleanup.error}")
+            lines.append(f"Cleanup:       FAILED to check or stop this execution's {cleanup.what}s: {cleanup.error}")
         else:
-            lines.append("Cleanup:       no EMR cluster of this execution was still running.")
+            lines.append(f"Cleanup:       no {cleanup.what} of this execution was still running.")
     lines += ["", f"Console:       {console_url(region, detail.executionArn)}"]
     slots = [s["slot"] for s in plan.get("slots") or [] if isinstance(s, dict) and isinstance(s.get("slot"), str)]
     gave_back = release is not None and bool(release.released or release.failed or release.converted)

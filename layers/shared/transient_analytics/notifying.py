@@ -1,6 +1,7 @@
 """What ``notify_failure`` does for one failed, timed-out or aborted run, with its AWS calls behind ports.
 
-Read the execution's history; for an EMR run terminate any cluster still tagged with it; give back
+Read the execution's history; for an EMR run terminate any cluster still tagged with it (or cancel its
+serverless job run); give back
 **every slot the execution still holds**, found by holder in the ledger's ``held-by`` index (not by
 the plan, which a run that died inside PrepareRun never returned), with the rules of
 ``verdicts.dead_run_verdicts`` (nothing charged when the work had not started or a person stopped
@@ -40,6 +41,10 @@ class History(Protocol):
 
 class Clusters(Protocol):
     def terminate_tagged(self, key: str, value: str) -> CleanupReport: ...
+
+
+class JobRuns(Protocol):
+    def cancel_named(self, application_id: str, job_name: str) -> CleanupReport: ...
 
 
 class Publisher(Protocol):
@@ -95,19 +100,37 @@ def _give_back(
     return ReleaseReport(released=tuple(result.released), failed=tuple(failed), converted=tuple(result.converted))
 
 
+def _stop_compute(
+    pipeline: Pipeline,
+    arn: str,
+    facts: ExecutionFacts,
+    settings: NotifyFailureSettings,
+    clusters: Clusters | None,
+    job_runs: JobRuns,
+) -> CleanupReport | None:
+    """Terminate the dead run's cluster, or cancel its serverless job run: nothing may convert its slots any more."""
+    plan = facts.plan or {}
+    if pipeline != "emr" or not settings.CLEANUP_EMR_CLUSTERS:
+        return None
+    if plan.get("backend") == "serverless":
+        job = plan.get("serverless") or {}
+        if not (settings.EMR_SERVERLESS_APPLICATION_ID and isinstance(job, dict) and job.get("job_name")):
+            return None
+        return job_runs.cancel_named(settings.EMR_SERVERLESS_APPLICATION_ID, str(job["job_name"]))
+    return clusters.terminate_tagged(TAG_EXECUTION, execution_tag_value(arn)) if clusters is not None else None
+
+
 def notify(
     change: ExecutionStatusChangeEvent,
     pipeline: Pipeline,
     settings: NotifyFailureSettings,
     now: datetime,
-    ports: tuple[History, Clusters | None, HeldLedger, Publisher, Reports],
+    ports: tuple[History, Clusters | None, HeldLedger, Publisher, Reports, JobRuns],
 ) -> dict[str, Any]:
-    executions, clusters, store, topic, reports = ports
+    executions, clusters, store, topic, reports, job_runs = ports
     detail = change.detail
     facts = facts_from_history(executions.history(detail.executionArn))
-    cleanup = None
-    if clusters is not None and pipeline == "emr" and settings.CLEANUP_EMR_CLUSTERS:
-        cleanup = clusters.terminate_tagged(TAG_EXECUTION, execution_tag_value(detail.executionArn))
+    cleanup = _stop_compute(pipeline, detail.executionArn, facts, settings, clusters, job_runs)
     release = None
     if cleanup is None or cleanup.error is None:
         release = _give_back(pipeline, change, facts, now, (store, reports), Rules.of(settings))

@@ -25,6 +25,10 @@ from datetime import timedelta
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import Pipeline
 
+#: Serverless: the job's ExecutionTimeoutMinutes is at least this (EMR Serverless refuses less).
+SERVERLESS_MIN_TIMEOUT_MINUTES = 5
+#: Serverless: the task may wait this long beyond the job's own time-out (the application starting, workers).
+SERVERLESS_START_ALLOWANCE_SECONDS = 600
 #: A rejected API call (throttling, a validation or service error) answers within this long.
 API_CALL_SECONDS = 60
 #: Between the Lambda clocks that write a claim and read its lease.
@@ -66,10 +70,21 @@ TERMINATE_CLUSTER = TaskBound(600, backoff(10, 3, 2.0))
 TRANSFORM_JOB_RETRIES = backoff(120, 3, 2.0) + backoff(15, 2, 2.0)
 #: ScoreSlots' MaxConcurrency: transform jobs of one run go this many at a time.
 TRANSFORM_CONCURRENCY = 2
+#: RunServerlessJob: throttling and service errors of StartJobRun (15 s, ×2, 3 times); its timeout is the plan's.
+SERVERLESS_RETRIES = backoff(15, 3, 2.0)
+
+
+def serverless_task_timeout(settings: PrepareRunSettings) -> int:
+    """RunServerlessJob's TimeoutSecondsPath (``plan.serverless_plan`` sets the plan's from this)."""
+    minutes = max(SERVERLESS_MIN_TIMEOUT_MINUTES, -(-settings.SPARK_STEP_TIMEOUT_SECONDS // 60))
+    return minutes * 60 + SERVERLESS_START_ALLOWANCE_SECONDS
 
 
 def emr_run_bound(settings: PrepareRunSettings) -> float:
-    """Seconds from an EMR run's PrepareRun to the end of its RecordSlots, at worst."""
+    """Seconds from an EMR run's PrepareRun to the end of its RecordSlots, at worst, on its backend."""
+    if settings.SPARK_BACKEND == "serverless":
+        job = TaskBound(serverless_task_timeout(settings), SERVERLESS_RETRIES).worst_case_seconds
+        return LAMBDA_TASK.worst_case_seconds + job + LAMBDA_TASK.worst_case_seconds
     return sum(
         (
             LAMBDA_TASK.worst_case_seconds,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -17,6 +17,9 @@ from transient_analytics.layout import DEFAULT_PARTITION_COLUMN
 from transient_analytics.slots import Pipeline
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
+SparkBackend = Literal["cluster", "serverless"]
+#: ``--conf key=value`` pairs only (``spark.master`` is refused by a validator: EMR Serverless sets it).
+_SPARK_CONF = r"^(--conf spark\.[A-Za-z0-9_.-]+=[^\s]+)( --conf spark\.[A-Za-z0-9_.-]+=[^\s]+)*$"
 SageMakerInstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
 
 
@@ -51,6 +54,16 @@ class PrepareRunSettings(BaseModel):
     EMR_CLUSTER_START_TIMEOUT_SECONDS: int = Field(default=1200, ge=300, le=1800)
     #: The template's MaxValue keeps the run's worst case within the state machine's TimeoutSeconds.
     SPARK_STEP_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=7200)
+    #: Where the Spark job runs: a transient EMR cluster, or the stack's EMR Serverless application.
+    SPARK_BACKEND: SparkBackend = "cluster"
+    #: The serverless job's worker sizes and Spark tuning (StartJobRun's SparkSubmitParameters).
+    SERVERLESS_SPARK_SUBMIT_PARAMETERS: str = Field(
+        default=(
+            "--conf spark.driver.cores=2 --conf spark.driver.memory=4g --conf spark.executor.cores=4 "
+            "--conf spark.executor.memory=8g --conf spark.dynamicAllocation.maxExecutors=4"
+        ),
+        pattern=_SPARK_CONF,
+    )
     TRANSFORM_INSTANCE_TYPE: SageMakerInstanceType = "ml.m5.large"
     TRANSFORM_INSTANCE_COUNT: int = Field(default=1, ge=1, le=20)
     TRANSFORM_MAX_PAYLOAD_MB: int = Field(default=6, ge=1, le=100)
@@ -69,6 +82,13 @@ class PrepareRunSettings(BaseModel):
     PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
     #: ``vanished`` records expire (DynamoDB TTL) this long after their data was found gone.
     DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+
+    @field_validator("SERVERLESS_SPARK_SUBMIT_PARAMETERS")
+    @classmethod
+    def _no_spark_master(cls, value: str) -> str:
+        if "--conf spark.master=" in value:
+            raise ValueError("must not set spark.master: EMR Serverless sets it (a job that does is refused)")
+        return value
 
     @field_validator("EMR_CONFIGURATIONS", mode="before")
     @classmethod
@@ -97,6 +117,8 @@ class NotifyFailureSettings(BaseModel):
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
     NAME_PREFIX: str = Field(min_length=1, max_length=64)
+    #: The stack's EMR Serverless application: a dead run's job run is cancelled there (empty: none).
+    EMR_SERVERLESS_APPLICATION_ID: str = Field(default="", pattern=r"^[0-9a-z]*$", max_length=64)
     PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
 
@@ -125,6 +147,9 @@ class RecordSlotsSettings(BaseModel):
     PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     #: The catalog's PartitionValues (comma-separated), named in the notice about rows it cannot show.
     PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
+    #: The stack's EMR Serverless application (empty with the cluster backend) and its architecture.
+    EMR_SERVERLESS_APPLICATION_ID: str = Field(default="", pattern=r"^[0-9a-z]*$", max_length=64)
+    SERVERLESS_ARCHITECTURE: Literal["X86_64", "ARM64"] = "ARM64"
 
 
 def load_settings[S: BaseModel](model: type[S], environ: Mapping[str, str]) -> S:

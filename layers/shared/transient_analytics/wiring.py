@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 
-from transient_analytics.aws import Clusters, CompletionEvents, Executions, Objects, Topic
+from transient_analytics.aws import Clusters, CompletionEvents, Executions, Meter, Objects, Topic
+from transient_analytics.cost import PriceTable
 from transient_analytics.ledger_store import SlotLedger
 from transient_analytics.settings import NotifyFailureSettings, PrepareRunSettings, RecordSlotsSettings, load_settings
 
@@ -49,6 +50,17 @@ def record_slots_ports() -> tuple[SlotLedger, Objects, Topic, CompletionEvents]:
         Topic(boto3.client("sns"), s.TOPIC_ARN),
         CompletionEvents(boto3.client("events")),
     )
+
+
+@cache
+def record_slots_prices() -> PriceTable:
+    return load_settings(PriceTable, os.environ)
+
+
+@cache
+def meter() -> Meter:
+    """What AWS billed a run (RecordSlots prices it; NotifyFailure cancels a dead run's job run through it)."""
+    return Meter(boto3.client("emr"), boto3.client("emr-serverless"))
 
 
 @cache
