@@ -7,9 +7,10 @@ PYTHON_VERSION ?= 3.13.0
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The model environment: the SageMaker scikit-learn 1.4-2 image's Python and libraries
-# (requirements-model.txt). The model is trained, packaged, tested and served offline only there.
-MODEL_PYTHON_VERSION ?= 3.10.13
+# The model environment: the SageMaker scikit-learn 1.9-0 image's Python minor version (the image
+# does not pin the patch release) and libraries (requirements-model.txt). The model is trained,
+# packaged, tested and served offline only there.
+MODEL_PYTHON_VERSION ?= 3.12.1
 MODEL_VENV := .venv-model
 MODEL_PY := $(MODEL_VENV)/bin/python
 MODEL_STAMP := $(MODEL_VENV)/.installed
@@ -21,7 +22,7 @@ MODEL_TESTS := tests/payloads/test_model_training.py tests/payloads/test_package
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv venv-model demo demo-train demo-failure demo-day model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
+.PHONY: help venv venv-model demo demo-train demo-failure demo-day soak model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,13 +36,15 @@ $(STAMP): requirements-dev.txt
 venv: $(STAMP) ## create the development environment (.venv, Python 3.13, pinned)
 
 $(MODEL_STAMP): requirements-model.txt
-	@# The image's Python minor version; PYENV_VERSION makes pyenv's shim resolve it.
-	@[ -x $(MODEL_PY) ] || PYENV_VERSION=$(MODEL_PYTHON_VERSION) python$(basename $(MODEL_PYTHON_VERSION)) -m venv $(MODEL_VENV)
+	@# The image's Python minor version; PYENV_VERSION makes pyenv's shim resolve it. An environment
+	@# of another minor (the image moved) is made anew: its wheels would not install.
+	@[ -x $(MODEL_PY) ] && $(MODEL_PY) -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(basename $(MODEL_PYTHON_VERSION))")' \
+		|| { rm -rf $(MODEL_VENV) && PYENV_VERSION=$(MODEL_PYTHON_VERSION) python$(basename $(MODEL_PYTHON_VERSION)) -m venv $(MODEL_VENV); }
 	$(MODEL_PY) -m pip install --quiet --disable-pip-version-check -r requirements-model.txt
 	$(MODEL_PY) -m model.env
 	@touch $(MODEL_STAMP)
 
-venv-model: $(MODEL_STAMP) ## create the model environment (.venv-model: the serving image's Python 3.10 and libraries)
+venv-model: $(MODEL_STAMP) ## create the model environment (.venv-model: the serving image's Python 3.12 and libraries)
 
 demo: $(STAMP) $(MODEL_STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
 	$(PY) -m demo $(if $(ROWS),--rows $(ROWS))
@@ -51,6 +54,9 @@ demo-day: $(STAMP) $(MODEL_STAMP) ## a day of 15-minute ticks offline: empty slo
 
 demo-train: $(STAMP) $(MODEL_STAMP) ## the model kept current offline: real training jobs, registered, gated, promoted; the training report
 	$(PY) -m demo.train
+
+soak: $(STAMP) ## a simulated week under routine AWS faults (672 EMR ticks, daily transform ticks): the ledger's promises, in a table
+	$(PY) -m demo.soak $(if $(DAYS),--days $(DAYS)) $(if $(SEED),--seed $(SEED))
 
 demo-failure: $(STAMP) $(MODEL_STAMP) ## the same with a Spark step that fails: cluster terminated, notification shown
 	$(PY) -m demo --fail-spark-step $(if $(ROWS),--rows $(ROWS))

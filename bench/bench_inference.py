@@ -46,12 +46,14 @@ t0 = time.perf_counter()
 sys.path.insert(0, {code_dir!r})
 import inference
 t1 = time.perf_counter()
+pandas_by_handlers = "pandas" in sys.modules
 model = inference.model_fn({model_dir!r})
 t2 = time.perf_counter()
 row = {row!r}
 inference.output_fn(inference.predict_fn(inference.input_fn(row, "text/csv"), model), "text/csv")
 t3 = time.perf_counter()
-print(json.dumps({{"import": t1 - t0, "model_fn": t2 - t1, "first_request": t3 - t2, "modules": sorted(sys.modules)}}))
+print(json.dumps({{"import": t1 - t0, "model_fn": t2 - t1, "first_request": t3 - t2, "modules": sorted(sys.modules),
+                  "pandas_by_handlers": pandas_by_handlers}}))
 """
 
 
@@ -77,6 +79,7 @@ def cold_start(model_dir: Path, runs: int) -> dict[str, list[float]]:
     )
     phases: dict[str, list[float]] = {"interpreter": [], "import": [], "model_fn": [], "first_request": []}
     modules: list[str] = []
+    pandas_by_handlers = False
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -84,9 +87,11 @@ def cold_start(model_dir: Path, runs: int) -> dict[str, list[float]]:
         completed = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
         timings = json.loads(completed.stdout)
         modules = timings.pop("modules")
+        pandas_by_handlers = timings.pop("pandas_by_handlers")
         for name, seconds in timings.items():
             phases[name].append(seconds)
     phases["pandas imported"] = [float("pandas" in modules)]
+    phases["pandas imported by the handlers"] = [float(pandas_by_handlers)]
     return phases
 
 
@@ -225,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     first = [t + r for t, r in zip(total, phases["first_request"], strict=True)]
     print(f"  {'import + model_fn + first request':<42}{statistics.median(first):>7.3f} s  (to the first prediction)")
-    print(f"  pandas imported by the serving path: {bool(phases['pandas imported'][0])}")
+    by_handlers = bool(phases["pandas imported by the handlers"][0])
+    print(
+        f"  pandas imported by the serving path: {bool(phases['pandas imported'][0])} "
+        f"(by importing the handlers alone: {by_handlers})"
+    )
     print(
         "  largest imports (python -X importtime, cumulative): "
         + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in import_costs(args.model_dir))

@@ -68,6 +68,9 @@ class MemoryLedger:
     def open(self, pipeline: Pipeline) -> dict[str, SlotRecord]:
         return {s: r for (p, s), r in self.records.items() if p == pipeline and r.is_open}
 
+    def get(self, pipeline: Pipeline, slot: str) -> SlotRecord | None:
+        return self.get_many(pipeline, [slot]).get(slot)
+
     def get_many(self, pipeline: Pipeline, slots: list[str]) -> dict[str, SlotRecord]:
         return {s: r for s in slots if (r := self.records.get((pipeline, s))) is not None}
 

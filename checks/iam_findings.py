@@ -24,7 +24,8 @@ with warnings.catch_warnings():  # parliament warns at import time
     warnings.simplefilter("ignore")
     from parliament import analyze_policy_string
 
-#: The parameter sets linted: the defaults, and existing roles, so that both sides of every ``Fn::If`` are linted.
+#: The parameter sets linted: the defaults, existing roles, and the EMR Serverless backend in a VPC,
+#: so that both sides of every ``Fn::If`` (and every conditional role) are linted.
 PARAMETER_SETS: dict[str, dict[str, str]] = {
     "defaults": {},
     "existing-roles": {
@@ -33,6 +34,11 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "ExistingSageMakerRoleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/existing-sagemaker-role",
         "NotificationEmail": "ops@example.com",
         "EmrSubnetId": "subnet-0123456789abcdef0",
+    },
+    "serverless-in-vpc": {
+        "SparkBackend": "serverless",
+        "ServerlessSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+        "ServerlessSecurityGroupIds": "sg-0123456789abcdef0",
     },
 }
 

@@ -5,8 +5,9 @@ A Step Functions service integration is not the API call itself: ``createCluster
 ``lambda:invoke`` serialises a JSON ``Payload``. :data:`INTEGRATIONS` maps each resource the
 pipelines use to its botocore operation and renders the Task's resolved ``Parameters`` into the
 request the service receives (as the Step Functions developer guide documents it:
-``connect-emr``, ``connect-sagemaker``, ``connect-ddb``, ``connect-lambda``, ``connect-sns``,
-``connect-eventbridge``), with the rules an integration adds on top of its API.
+``connect-emr``, ``connect-emr-serverless``, ``connect-sagemaker``, ``connect-ddb``,
+``connect-lambda``, ``connect-sns``, ``connect-eventbridge``), with the rules an integration adds
+on top of its API.
 
 :func:`task_request_problems` checks the integration's rules, then the API model's
 (:mod:`checks.api_constraints`). Every problem names the parameter path and the rule, e.g.
@@ -21,7 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checks.api_constraints import request_problems, short_repr
+from botocore.model import ListShape, MapShape, Shape, StructureShape
+
+from checks.api_constraints import operation_model, request_problems, short_repr
 from checks.java_patterns import compile_java_pattern
 
 Request = dict[str, Any]
@@ -102,6 +105,43 @@ def emr_tag_problems(tags: Any) -> list[str]:
     return problems
 
 
+#: Stands in for the token botocore generates when a request has none (``idempotencyToken`` members).
+SDK_GENERATED_TOKEN = "sdk-generated-idempotency-token"
+
+
+def _api_member_names(service: str, operation: str) -> Callable[[Mapping[str, Any]], Request]:
+    """Parameters named with an upper-case first letter (``ApplicationId``, ``JobDriver.SparkSubmit``)
+    renamed to the API's own member names (``applicationId``, ``jobDriver.sparkSubmit``), through
+    the model's structures only: map keys (``Tags``, configuration ``Properties``) keep their case.
+    A name the model does not know stays as given, so the API check reports it as unknown. An
+    idempotency token left out is filled in, as botocore (and Step Functions) do.
+    """
+
+    def rename(value: Any, shape: Shape) -> Any:
+        if isinstance(shape, StructureShape) and isinstance(value, Mapping):
+            renamed = {}
+            for key, item in value.items():
+                name = key if key in shape.members else str(key)[:1].lower() + str(key)[1:]
+                name = name if name in shape.members else key
+                renamed[name] = rename(item, shape.members[name]) if name in shape.members else item
+            return renamed
+        if isinstance(shape, ListShape) and isinstance(value, list):
+            return [rename(item, shape.member) for item in value]
+        if isinstance(shape, MapShape) and isinstance(value, Mapping):
+            return {key: rename(item, shape.value) for key, item in value.items()}
+        return value
+
+    def render(parameters: Mapping[str, Any]) -> Request:
+        shape = operation_model(service, operation).input_shape
+        request: Request = rename(dict(parameters), shape)
+        for name, member in shape.members.items():
+            if member.metadata.get("idempotencyToken") and name not in request:
+                request[name] = SDK_GENERATED_TOKEN
+        return request
+
+    return render
+
+
 def _json_blob(field: str) -> Callable[[Mapping[str, Any]], Request]:
     """Step Functions serialises a JSON value given for a blob/string field (Payload, Message)."""
 
@@ -147,6 +187,11 @@ INTEGRATIONS: Mapping[str, Integration] = {
     "lambda:invoke": Integration("lambda", "Invoke", _json_blob("Payload")),
     "sns:publish": Integration("sns", "Publish", _json_blob("Message")),
     "events:putEvents": Integration("events", "PutEvents", _put_events),
+    # connect-emr-serverless: "no differences between the requests and responses" of startJobRun
+    # and StartJobRun, the members written with an upper-case first letter as in its examples.
+    "emr-serverless:startJobRun": Integration(
+        "emr-serverless", "StartJobRun", _api_member_names("emr-serverless", "StartJobRun")
+    ),
 }
 
 _RESOURCE_ARN = re.compile(

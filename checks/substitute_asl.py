@@ -9,7 +9,8 @@ For every AWS::Serverless::StateMachine in the template that has a DefinitionUri
     one place that rule lives) for the stack transient-analytics-dev in us-east-1, account
     123456789012, with the parameters' defaults, so resources get the names the twin gives them;
   * checks that each value is of the kind its name announces (an ARN for *Arn/*Sync/*Invoke/*Resource,
-    an ECR image for *Image, a name for *Name, a release label for *ReleaseLabel);
+    an ECR image for *Image, a name for *Name, a release label for *ReleaseLabel, an application id for
+    *ApplicationId);
   * writes the substituted definition to <out>/<file name> and checks it is valid JSON.
 It prints one line per written file. Needs the repository root on sys.path (static.sh sets PYTHONPATH)
 and cfn-lint (the SAM venv has it).
@@ -46,6 +47,7 @@ KINDS: list[tuple[str, re.Pattern[str], str]] = [
     ),
     ("Name", re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=,@-]{0,127}$"), "a resource name"),
     ("ReleaseLabel", re.compile(r"^emr-\d+\.\d+\.\d+$"), "an EMR release label"),
+    ("ApplicationId", re.compile(r"^[0-9a-z]{1,64}$"), "an EMR Serverless application id"),
 ]
 
 
@@ -61,9 +63,8 @@ def check_kind(name: str, value: str) -> None:
                 raise CheckFailed(f"${{{name}}} should be {description}, resolves to {value!r}")
             return
     raise CheckFailed(
-        f"${{{name}}}: no kind is known for this name (end it with Arn, Sync, Invoke, Resource, Image, Name or "
-        "ReleaseLabel, "
-        "or teach checks/substitute_asl.py the new kind)"
+        f"${{{name}}}: no kind is known for this name (end it with Arn, Sync, Invoke, Resource, Image, Name, "
+        "ReleaseLabel or ApplicationId, or teach checks/substitute_asl.py the new kind)"
     )
 
 

@@ -9,7 +9,7 @@ Run on EMR 7.x (Spark 3.5, Python 3.9) as::
         --report s3://BUCKET/runs/emr/20261125T2030Z-1a2b3c4d/report.json \\
         --slot 2026-11-25T20:00Z s3://BUCKET/landing/…/minute=00/ s3://BUCKET/curated/…/minute=00/ FINGERPRINT \\
         --slot 2026-11-25T20:15Z s3://BUCKET/landing/…/minute=15/ s3://BUCKET/curated/…/minute=15/ FINGERPRINT \\
-        [--max-bad-rows N] [--max-records-per-file N] [--fail-on-empty]
+        [--partition-values Titan,Hunter,Warlock] [--max-bad-rows N] [--max-records-per-file N] [--fail-on-empty]
 
 This file is uploaded on its own: it imports nothing from the project, and its syntax
 stays within Python 3.9 (what EMR 7 runs PySpark drivers with).
@@ -63,11 +63,22 @@ Behaviour, decided once here:
 * **Null or empty partition values** end up in ``<column>=__HIVE_DEFAULT_PARTITION__``
   (Spark and Hive's convention), unless the schema declares the column non-nullable, in
   which case those rows are bad rows (see above).
-* **Run report**: after every slot was tried, ``--report`` gets ``{"format": 1, "run_id",
-  "slots": [...]}`` with, per slot, ``status`` ``converted`` (``manifest_uri``, rows read,
-  written, bad) or ``failed`` (``error``: ``csv_to_parquet: error: …``). A failure that
-  concerns every slot (the schema cannot be read, the partition column is not in it) is
-  reported as each slot's error.
+* **Run report, written as the job goes**: ``--report`` gets ``{"format": 1, "run_id", "final",
+  "slots": [...]}``. It is written before the first slot (every slot ``pending``), again as each
+  slot starts (that slot ``running``) and as it ends (``converted``: ``manifest_uri``, rows read,
+  written, bad, and ``unlisted_partition_values`` when some; or ``failed``: ``error``:
+  ``csv_to_parquet: error: …``), and a last time with ``"final": true``. So when the step dies
+  without finishing (its driver killed by an out-of-memory, the step timed out, the cluster
+  lost), the last report still says which slots were converted, which one was running when it
+  died, and which were never started: the ledger charges the crash to the running slot only
+  (two small PUTs per slot). A failure that concerns every slot (the schema cannot be read,
+  the partition column is not in it) is reported as each slot's error.
+* **Partition values the catalog shows** (``--partition-values``, optional, comma-separated: the
+  stack's ``PartitionValues``, which the Glue table projects as an enum): a slot's rows whose
+  partition value is not in that list are written (the data is kept) but no Athena query sees
+  them until the list names the value; the manifest and the report give them per value
+  (``unlisted_partition_values``: ``{value: rows}``, ``__HIVE_DEFAULT_PARTITION__`` for null or
+  empty), so the run says so instead of hiding them.
 * **Exit codes** of ``main()``: 0 when every slot converted; 2 when any slot failed (the
   other slots are committed), stderr's last line ``csv_to_parquet: error: N of M slots
   failed: <slot>: <error>; …``, or for bad arguments (argparse's message, no report).
@@ -176,6 +187,18 @@ class JobArgs:
     max_bad_rows: int = 0
     max_records_per_file: int = 0
     fail_on_empty: bool = False
+    #: The partition values the catalog projects (``--partition-values``); empty: not checked.
+    partition_values: tuple[str, ...] = ()
+
+    def unlisted(self, partitions: dict[str, int]) -> dict[str, int]:
+        """Rows per written partition value the catalog does not project (none when no list was given)."""
+        if not self.partition_values:
+            return {}
+        return {value: rows for value, rows in sorted(partitions.items()) if value not in self.partition_values}
+
+
+#: A slot's status in the run report: not started yet, being converted now, or its result.
+SLOT_STATUSES = ("pending", "running", "converted", "failed")
 
 
 @dataclass(frozen=True)
@@ -184,18 +207,21 @@ class SlotResult:
     the string Spark uses in the directory name) to its number of rows."""
 
     slot: str
-    status: str  # "converted" or "failed"
+    status: str  # one of SLOT_STATUSES
     manifest_uri: str = ""
     rows_read: int = 0
     rows_written: int = 0
     bad_rows: int = 0
     partitions: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    unlisted: dict[str, int] = field(default_factory=dict)
 
     def report_entry(self) -> dict[str, Any]:
         if self.status == "failed":
             return {"slot": self.slot, "status": "failed", "error": f"csv_to_parquet: error: {self.error}"}
-        return {
+        if self.status in ("pending", "running"):
+            return {"slot": self.slot, "status": self.status}
+        entry: dict[str, Any] = {
             "slot": self.slot,
             "status": self.status,
             "manifest_uri": self.manifest_uri,
@@ -203,19 +229,29 @@ class SlotResult:
             "rows_written": self.rows_written,
             "bad_rows": self.bad_rows,
         }
+        if self.unlisted:
+            entry["unlisted_partition_values"] = dict(self.unlisted)
+        return entry
 
 
 @dataclass(frozen=True)
 class RunReport:
     run_id: str
     slots: tuple[SlotResult, ...]
+    #: False while the job is still going (a progress report), True once every slot was tried.
+    final: bool = True
 
     @property
     def failed(self) -> tuple[SlotResult, ...]:
         return tuple(s for s in self.slots if s.status == "failed")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT_VERSION, "run_id": self.run_id, "slots": [s.report_entry() for s in self.slots]}
+        return {
+            "format": FORMAT_VERSION,
+            "run_id": self.run_id,
+            "final": self.final,
+            "slots": [s.report_entry() for s in self.slots],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -245,6 +281,7 @@ def manifest_document(
         "bad_rows": bad_rows,
         "partitions": partitions,
         "partition_column": args.partition_column,
+        "unlisted_partition_values": args.unlisted(partitions),
         "written_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),  # noqa: UP017 - 3.9
     }
 
@@ -270,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-id", required=True, help="the run's id, written into every manifest and the report")
     parser.add_argument("--report", required=True, help="where to write the run report (JSON, URI or path)")
     parser.add_argument(
+        "--partition-values",
+        type=_value_list,
+        default=(),
+        help="the partition values the catalog shows (comma-separated); rows with other values are reported",
+    )
+    parser.add_argument(
         "--max-bad-rows",
         type=_non_negative_int,
         default=0,
@@ -287,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat an empty slot (no files, or header only) as a failure instead of committing it as empty",
     )
     return parser
+
+
+def _value_list(text: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(","))
+    if not all(values):
+        raise argparse.ArgumentTypeError(f"must be comma-separated values, none empty, got {text!r}")
+    return values
 
 
 def _non_negative_int(text: str) -> int:
@@ -346,6 +396,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         max_bad_rows=ns.max_bad_rows,
         max_records_per_file=ns.max_records_per_file,
         fail_on_empty=ns.fail_on_empty,
+        partition_values=ns.partition_values,
     )
 
 
@@ -556,19 +607,34 @@ def session_conf(spark: SparkSession, settings: dict[str, str]) -> Iterator[None
 
 
 def run(spark: SparkSession, args: JobArgs) -> RunReport:
-    """Convert every slot of ``args`` (each on its own), write the run report, return it."""
+    """Convert every slot of ``args`` (each on its own), writing the run report as it goes; return it."""
+    done: list[SlotResult] = []
+
+    def progress(running: SlotArgs | None) -> None:
+        rest = args.slots[len(done) :]
+        states = [SlotResult(s.slot, "running" if s is running else "pending") for s in rest]
+        write_report(spark, args.report, RunReport(args.run_id, (*done, *states), final=False))
+
     with session_conf(spark, SESSION_CONF):
+        progress(None)
         try:
             schema = load_schema(spark, args.schema)
             check_partition_column(schema, args.partition_column)
         except JobError as exc:
             LOG.error("no slot can be converted: %s", exc)
-            results = tuple(SlotResult(slot=s.slot, status="failed", error=str(exc)) for s in args.slots)
+            done = [SlotResult(slot=s.slot, status="failed", error=str(exc)) for s in args.slots]
         else:
-            results = tuple(convert_slot_reported(spark, args, schema, slot) for slot in args.slots)
-    report = RunReport(run_id=args.run_id, slots=results)
-    write_text(spark, args.report, json.dumps(report.to_dict(), indent=1) + "\n")
+            for slot in args.slots:
+                progress(slot)
+                done.append(convert_slot_reported(spark, args, schema, slot))
+    report = RunReport(run_id=args.run_id, slots=tuple(done))
+    write_report(spark, args.report, report)
     return report
+
+
+def write_report(spark: SparkSession, uri: str, report: RunReport) -> None:
+    """(Re)write the run report: one small PUT, read back whole by the ledger (S3 is read-after-write)."""
+    write_text(spark, uri, json.dumps(report.to_dict(), indent=1) + "\n")
 
 
 def convert_slot_reported(spark: SparkSession, args: JobArgs, schema: T.StructType, slot: SlotArgs) -> SlotResult:
@@ -583,6 +649,12 @@ def convert_slot_reported(spark: SparkSession, args: JobArgs, schema: T.StructTy
         message = f"{type(exc).__name__}: {_error_summary(exc)}"
     else:
         LOG.info("slot %s converted: %d row(s) written, %d bad", slot.slot, result.rows_written, result.bad_rows)
+        if result.unlisted:
+            LOG.warning(
+                "slot %s: rows with partition values the catalog does not show (add them to --partition-values): %s",
+                slot.slot,
+                result.unlisted,
+            )
         return result
     LOG.error("slot %s failed: %s", slot.slot, message)
     return SlotResult(slot=slot.slot, status="failed", error=message)
@@ -625,6 +697,7 @@ def convert_slot(spark: SparkSession, args: JobArgs, schema: T.StructType, slot:
         rows_written=written,
         bad_rows=bad_rows,
         partitions=partitions,
+        unlisted=manifest["unlisted_partition_values"],
     )
 
 

@@ -36,8 +36,9 @@ def tree_pipeline(regressor: RegressorMixin) -> Pipeline:
     """``regressor`` on the input matrix as it is.
 
     Trees split on thresholds, so scaling changes nothing and the sex code needs no one-hot
-    (two splits separate any one code). Without a ColumnTransformer, predicting imports no
-    pandas (scikit-learn 1.4's ColumnTransformer.transform does, 0.3 s at the first request).
+    (two splits separate any one code). Without a ColumnTransformer, predicting needs no
+    pandas (scikit-learn 1.4's ColumnTransformer.transform imported it, 0.3 s at the first
+    request; scikit-learn 1.9 imports it at its own import when it is installed, as in the image).
     """
     return Pipeline([("regressor", regressor)])
 

@@ -6,7 +6,7 @@ reads the pins (for ``model.package``'s refusal and the tests), tells whether th
 interpreter *is* that environment, and runs model commands in it from the development
 environment (``tools.publish``, the offline transform runner, the dev-suite tests).
 
-Standard library only, Python 3.10 syntax: it is imported by both environments.
+Standard library only, Python 3.12 syntax: it is imported by both environments (3.13 and 3.12).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ DEFAULT_ARTIFACT = ARTIFACTS_DIR / "model.tar.gz"
 TEST_TOOLING_MARKER = "# --- test tooling"
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
 _IMAGE_PYTHON = re.compile(r"^#\s*image python:\s*(\d+\.\d+)\s*$")
+_IMAGE = re.compile(r"^#\s*image:\s*(\S+:\S+)\s*$")
 
 
 class ModelEnvError(RuntimeError):
@@ -56,6 +57,15 @@ def image_python(path: str | os.PathLike[str] = REQUIREMENTS_PATH) -> str:
         if match:
             return match.group(1)
     raise ValueError(f"{path} has no '# image python: X.Y' line")
+
+
+def image(path: str | os.PathLike[str] = REQUIREMENTS_PATH) -> str:
+    """The serving image whose libraries the file pins, ``repository:tag``, from the ``# image:`` line."""
+    for line in Path(path).read_text().splitlines():
+        match = _IMAGE.match(line)
+        if match:
+            return match.group(1)
+    raise ValueError(f"{path} has no '# image: repository:tag' line")
 
 
 def installed_versions(names: Sequence[str]) -> dict[str, str | None]:

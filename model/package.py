@@ -10,9 +10,14 @@ Layout (what ``model_fn`` and the container expect under ``/opt/ml/model``)::
 
 No ``code/requirements.txt``: the container installs nothing at start-up (the model runs
 with network isolation), so the model must have been trained with the image's own Python,
-numpy and scikit-learn. ``build_artifact`` refuses a model whose ``model.json`` records any
-version other than ``requirements-model.txt`` pins (the image's), and ``model_fn`` refuses
-to unpickle in a container whose versions differ from the recorded ones.
+numpy and scikit-learn. Two rules, one per moment:
+
+* build time (here, the versions we choose): ``build_artifact`` refuses a model whose
+  ``model.json`` records any library version other than ``requirements-model.txt`` pins (the
+  image's), exactly, or another Python minor (the image does not pin its patch release);
+* serving time (the image AWS runs, which a rebuild may have patched): ``model_fn`` refuses
+  another minor version of Python, numpy or scikit-learn and accepts a patch release of the
+  same minor (``model.code.model_metadata``, where the reasons are written).
 
 The archive is reproducible: entries in that fixed order, mtime 0, owner root (0/0, no
 names), mode 0644, and a gzip header without a timestamp or file name. The same inputs
@@ -29,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.archive import CODE_DIR, CODE_FILES, reproducible_tar_gz, write_atomically
-from model.code.model_metadata import METADATA_FILENAME, MODEL_FILENAME
+from model.code.model_metadata import METADATA_FILENAME, MODEL_FILENAME, PICKLE_LIBRARIES
 from model.env import ARTIFACTS_DIR, DEFAULT_ARTIFACT, REQUIREMENTS_PATH, image_pins, image_python
 
 ARTIFACT_NAME = DEFAULT_ARTIFACT.name
@@ -41,7 +46,9 @@ def check_versions(model_dir: str | os.PathLike[str], requirements: str | os.Pat
 
     The training versions come from ``model.json`` (written by ``model.train``); the image's
     from ``requirements-model.txt``. Every library recorded there must be pinned to the same
-    version, and Python's major.minor must be the image's.
+    version (those of the pickle, :data:`PICKLE_LIBRARIES`, must be recorded), and Python's
+    major.minor must be the image's. Exact, stricter than ``model_fn``: what we build is
+    trained in the environment we test, so the metrics describe the served model.
     """
     card_path = Path(model_dir) / METADATA_FILENAME
     if not card_path.is_file():
@@ -52,15 +59,15 @@ def check_versions(model_dir: str | os.PathLike[str], requirements: str | os.Pat
     recorded_python = ".".join(str(trained.pop("python", None)).split(".")[:2])
     if recorded_python != python:
         problems.append(f"python {recorded_python} (image: {python})")
-    for name in ("numpy", "scikit-learn"):
+    for name in PICKLE_LIBRARIES:
         trained.setdefault(name, None)
     for name, version in sorted(trained.items()):
         if pins.get(name) != version:
             problems.append(f"{name} {version} (image: {pins.get(name, 'not in the image')})")
     if problems:
         raise ValueError(
-            f"{card_path}: the model was trained with {'; '.join(problems)}: the serving container would "
-            "refuse to load it; retrain in the model environment (`make model`)"
+            f"{card_path}: the model was trained with {'; '.join(problems)}: not in the model environment "
+            "(the serving image's versions); retrain there (`make model`)"
         )
 
 

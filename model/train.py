@@ -10,7 +10,7 @@ candidates one-hot the sex code and standardise the numerics first
 (``ColumnTransformer``); tree candidates take the matrix as it is.
 
 Run it in the model environment (``make model``): the pickle is only loadable with the
-Python, numpy and scikit-learn versions that wrote it, and those must be the serving
+Python, numpy and scikit-learn minor versions that wrote it, and those must be the serving
 image's (``requirements-model.txt``; ``model.package`` refuses anything else).
 
 Procedure (all seeds fixed, default 42):
@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
+import narwhals
 import numpy as np
 import pandas
 import pyarrow
@@ -169,6 +170,7 @@ def library_versions() -> dict[str, str]:
         "scipy": scipy.__version__,
         "joblib": joblib.__version__,
         "threadpoolctl": threadpoolctl.__version__,
+        "narwhals": narwhals.__version__,
         "pandas": pandas.__version__,
         "pyarrow": pyarrow.__version__,
     }

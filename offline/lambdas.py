@@ -6,6 +6,7 @@ error with Lambda's payload. One handler at a time per process: ``os.environ`` i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -48,6 +49,40 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class LambdaServiceError(Exception):
+    """Lambda's own service answered an error (``Lambda.<code>`` in Step Functions), not the function."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class LambdaFault:
+    """A fault around a function's next ``times`` invocations (a test and soak instrument).
+
+    ``error`` starting with ``Lambda.`` is a service error Step Functions sees as ``Lambda.<code>``
+    (e.g. ``Lambda.ServiceException``); anything else is a function error of that type (e.g.
+    ``Sandbox.Timedout``, what a function that ran out of time reports). With ``after_handler`` the
+    handler ran first, its side effects done: the answer was lost, not the work.
+    """
+
+    function: str
+    error: str = "Lambda.ServiceException"
+    times: int = 1
+    after_handler: bool = True
+    #: Invocations this fault has hit so far.
+    hits: int = 0
+
+    def outcome(self, request_id: str) -> dict[str, Any]:
+        """The error payload of a function error (a ``Lambda.*`` service error raises instead)."""
+        if self.error.startswith("Lambda."):
+            raise LambdaServiceError(self.error.removeprefix("Lambda."), f"injected by the offline twin ({self.hits})")
+        message = "Task timed out after 60.00 seconds" if self.error == "Sandbox.Timedout" else "injected"
+        return {"errorMessage": message, "errorType": self.error, "requestId": request_id, "stackTrace": []}
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One handler call, as the harness saw it (for assertions)."""
@@ -69,6 +104,8 @@ class InProcessLambdas:
         self._region = region
         self._declared = {key for spec in functions.values() for key in spec.environment}
         self.invocations: list[Invocation] = []
+        #: Faults applied to the next invocations of their function (:meth:`inject`), in order.
+        self.faults: list[LambdaFault] = []
         for spec in functions.values():
             for path in (root, *(root / p for p in spec.layer_paths)):
                 if str(path) not in sys.path:
@@ -120,6 +157,10 @@ class InProcessLambdas:
         )
         return env
 
+    def environment_of(self, name_or_logical_id: str) -> contextlib.AbstractContextManager[None]:
+        """The function's environment for a block (to build its cached clients and settings as it would)."""
+        return self._environment_of(self.spec(name_or_logical_id))
+
     @contextmanager
     def _environment_of(self, spec: FunctionSpec) -> Iterator[None]:
         """``os.environ`` as the function sees it, for the duration of the block (one function at a time)."""
@@ -129,9 +170,35 @@ class InProcessLambdas:
             os.environ.update(self.environment(spec))
             yield
 
+    def inject(self, fault: LambdaFault) -> LambdaFault:
+        """Apply ``fault`` to the function's next invocations (until it has hit ``times`` of them)."""
+        self.spec(fault.function)  # an unknown function is a test's typo: refuse it now
+        self.faults.append(fault)
+        return fault
+
+    def _fault_for(self, spec: FunctionSpec) -> LambdaFault | None:
+        for fault in self.faults:
+            if fault.function in (spec.logical_id, spec.name) and fault.hits < fault.times:
+                fault.hits += 1
+                return fault
+        return None
+
     def invoke(self, name_or_logical_id: str, event: Any) -> tuple[Any, bool]:
-        """Run the handler on ``event``: ``(result, False)``, or ``(error payload, True)`` if it raised."""
+        """Run the handler on ``event``: ``(result, False)``, or ``(error payload, True)`` if it raised.
+
+        An injected :class:`LambdaFault` replaces the answer (after the handler ran, or instead of it);
+        a ``Lambda.*`` one raises :class:`LambdaServiceError`.
+        """
         spec = self.spec(name_or_logical_id)
+        fault = self._fault_for(spec)
+        if fault is not None and not fault.after_handler:
+            return fault.outcome(str(uuid.uuid4())), True
+        result, errored = self._invoke(spec, event)
+        if fault is not None:
+            return fault.outcome(str(uuid.uuid4())), True
+        return result, errored
+
+    def _invoke(self, spec: FunctionSpec, event: Any) -> tuple[Any, bool]:
         handler = getattr(self.module(spec.logical_id), spec.handler)
         context = LambdaContext(
             function_name=spec.name,

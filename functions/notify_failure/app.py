@@ -14,6 +14,7 @@ from transient_analytics.notifying import notify
 logger, tracer = Logger(), Tracer()
 settings, executions, clusters, now = wiring.notify_failure_settings, wiring.executions, wiring.clusters, wiring.utc_now
 ledger, topic, idempotent = wiring.notify_failure_ledger, wiring.notify_failure_topic, wiring.idempotent_on_event_id
+reports, meter = wiring.notify_failure_objects, wiring.meter
 idempotency_store, idempotency_config = (
     wiring.notify_failure_idempotency_store,
     wiring.notify_failure_idempotency_config,
@@ -22,7 +23,7 @@ idempotency_store, idempotency_config = (
 
 def _notify(event_id: str, change: ExecutionStatusChangeEvent, pipeline: Any) -> dict[str, Any]:
     emr = clusters() if pipeline == "emr" else None
-    result = notify(change, pipeline, settings(), now(), (executions(), emr, ledger(), topic()))
+    result = notify(change, pipeline, settings(), now(), (executions(), emr, ledger(), topic(), reports(), meter()))
     logger.info("Failure notification published", extra={k: result[k] for k in ("subject", "cleanup", "released")})
     return result
 

@@ -1,5 +1,6 @@
 """RecordSlots: each claimed slot recorded done, failed, quarantined or released (``recording.record``);
-metrics, one SNS message for newly quarantined slots, a "Slot Converted" event per converted slot."""
+the run's estimated cost (``run_cost.estimate``), metrics, the notices the slots owe (``notices.deliver``),
+a "Slot Converted" event per converted slot. Safe to retry: Step Functions does on NotificationNotSent."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from transient_analytics import wiring
 from transient_analytics.completion import put_events_batches
 from transient_analytics.models import RecordSlotsEvent, parse_event
-from transient_analytics.notification import quarantine_notification
+from transient_analytics.notices import deliver, require_delivered
+from transient_analytics.notification import notice_renderer
 from transient_analytics.recording import record
+from transient_analytics.run_cost import estimate, priced
 from transient_analytics.run_metrics import add_all, recording_metrics
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
 settings, ports, now = wiring.record_slots_settings, wiring.record_slots_ports, wiring.utc_now
+prices, meter = wiring.record_slots_prices, wiring.meter
 
 
 @metrics.log_metrics
@@ -25,14 +29,12 @@ settings, ports, now = wiring.record_slots_settings, wiring.record_slots_ports, 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request, s, (store, objects, topic, events) = parse_event(event, RecordSlotsEvent), settings(), ports()
     result = record(request, s, now(), store, objects)
-    add_all(metrics, request.pipeline, recording_metrics(request, result))
-    if result.quarantined:
-        logger.warning("Slots quarantined", extra={"slots": [r.slot for r in result.quarantined]})
-        arn = request.execution.state_machine_arn
-        topic.publish(
-            quarantine_notification(s.NAME_PREFIX, request.pipeline, arn, result.quarantined, s.MAX_SLOT_ATTEMPTS)
-        )
-    events.announce(put_events_batches(s.NAME_PREFIX, result.announced))
+    cost, why = estimate(request, s, prices(), meter())
+    add_all(metrics, request.pipeline, recording_metrics(request, result, cost))
+    render = notice_renderer(s, request.pipeline, request.execution.state_machine_arn)
+    notices = deliver(result.records.values(), render, store, topic, now())
+    events.announce(put_events_batches(s.NAME_PREFIX, priced(result.announced, cost)))
     summary = result.summary()
-    logger.info(summary["summary"], extra={"outcome": request.outcome, "run_id": request.plan.run_id})
+    logger.info(summary["summary"], extra={"cost_usd": str(cost.total) if cost else why, "notices": notices.sent})
+    require_delivered(notices)
     return summary

@@ -36,7 +36,7 @@ else:  # the serving container: code/ is on sys.path and these files are top-lev
 
 _COLUMN_NAMES = [f"c{i}" for i in range(WIDTH)]
 #: Where pyarrow's shortest float text is the same as ``repr``'s: positional notation on both
-#: sides (repr switches to an exponent below 1e-4 and from 1e16, pyarrow 17 from 1e10) and
+#: sides (repr switches to an exponent below 1e-4 and from 1e16, pyarrow 17 and 25 from 1e10) and
 #: not a whole number (repr writes ``9.0``, pyarrow ``9``). Anything else is written by repr.
 _PLAIN_FLOAT_RANGE = (1e-4, 1e10)
 

@@ -1,7 +1,7 @@
 """Inference handlers for the SageMaker scikit-learn serving container (abalone rings model).
 
-The container (``sagemaker-scikit-learn:1.4-2``: Python 3.10, numpy 2.1.0, scikit-learn 1.4.2,
-pyarrow 17.0.0) loads this file as ``SAGEMAKER_PROGRAM=inference.py`` from
+The container (``sagemaker-scikit-learn:1.9-0``: Python 3.12, numpy 2.5.1, scikit-learn 1.9.0,
+pyarrow 25.0.0) loads this file as ``SAGEMAKER_PROGRAM=inference.py`` from
 ``/opt/ml/model/code`` and per request calls
 ``output_fn(predict_fn(input_fn(body, content_type), model_fn(model_dir)), accept)``.
 It is self-contained with the modules beside it in ``code/`` (``abalone_features``,
@@ -11,8 +11,10 @@ image ships (the artifact has no ``code/requirements.txt``: the model runs with 
 Artifact (``/opt/ml/model``): ``model.pkl`` (the fitted scikit-learn Pipeline, plain pickle)
 and ``model.json`` (what training recorded: feature order, the sex encoding, library
 versions). ``model_fn`` reads ``model.json`` first (:mod:`model_metadata`) and refuses, before
-unpickling anything, a Python, numpy or scikit-learn version other than the one that trained
-the model.
+unpickling anything, a Python, numpy or scikit-learn of another minor version than the one
+that trained the model (a patch release of the same minor loads: the rule and its reasons are
+in :mod:`model_metadata`), then holds scikit-learn's own ``InconsistentVersionWarning`` to
+the same rule.
 
 Request: ``text/csv``, parsed by :mod:`csv_codec` into the model's input (a bad request fails
 as a whole, naming the first bad line and field). Response: ``text/csv`` (default, also for
@@ -36,11 +38,11 @@ import numpy as np
 if __package__:  # imported as model.code.inference (training, tests, tools)
     from .abalone_features import WIDTH
     from .csv_codec import InputError, read_body, write_lines
-    from .model_metadata import MODEL_FILENAME, ModelMismatchError, read_metadata
+    from .model_metadata import MODEL_FILENAME, ModelMismatchError, read_metadata, same_minor
 else:  # the serving container: code/ is on sys.path and these files are top-level modules
     from abalone_features import WIDTH
     from csv_codec import InputError, read_body, write_lines
-    from model_metadata import MODEL_FILENAME, ModelMismatchError, read_metadata
+    from model_metadata import MODEL_FILENAME, ModelMismatchError, read_metadata, same_minor
 
 #: The four handlers, and the errors they raise (callers catch them as ``inference.InputError``, …).
 __all__ = ["ContentTypeError", "InputError", "ModelMismatchError", "input_fn", "model_fn", "output_fn", "predict_fn"]
@@ -62,10 +64,24 @@ def model_fn(model_dir: str) -> Any:
     with open(path, "rb") as stream, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = pickle.load(stream)
-    for warning in caught:
-        if type(warning.message).__name__ == "InconsistentVersionWarning":
-            detail = " ".join(str(warning.message).split())
-            raise ModelMismatchError(f"{path}: {detail}")
+    # scikit-learn's own record of the version that pickled each estimator (one warning per
+    # estimator, every tree of the forest) is held to model.json's rule.
+    pickled_by = {
+        (
+            str(getattr(w.message, "original_sklearn_version", None)),
+            str(getattr(w.message, "current_sklearn_version", "")),
+        )
+        for w in caught
+        if type(w.message).__name__ == "InconsistentVersionWarning"
+    }
+    for original, current in sorted(pickled_by):
+        if not same_minor(original, current):
+            raise ModelMismatchError(
+                f"{path}: pickled by scikit-learn {original}, this container has {current} "
+                "(scikit-learn's InconsistentVersionWarning): another minor version, not loaded"
+            )
+        note = "%s: pickled by scikit-learn %s, this container has %s: same minor, loaded"
+        LOG.warning(note, path, original, current)
     if getattr(model, "n_features_in_", None) != WIDTH or not hasattr(model, "predict"):
         raise ModelMismatchError(f"{path} is not a fitted model of {WIDTH} features: {type(model).__name__}")
     LOG.info("loaded %s (trained with %s)", path, metadata["versions"])

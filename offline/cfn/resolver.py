@@ -61,6 +61,12 @@ class Resolver:
         self.parameter_values: dict[str, str] = values
         self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
         self._conditions: dict[str, bool] = {}
+        #: Ids a service chose for a resource (moto's EMR Serverless application id): :meth:`assign`.
+        self._assigned: dict[str, str] = {}
+
+    def assign(self, logical_id: str, physical_id: str) -> None:
+        """The id the service gave a resource at creation; ``!Ref`` and ``!GetAtt …Id`` read it from now on."""
+        self._assigned[logical_id] = physical_id
 
     # ------------------------------------------------------------------ conditions
     def condition(self, name: str) -> bool:
@@ -201,11 +207,21 @@ class Resolver:
             ("AWS::Logs::LogGroup", "Arn"): self._arn("logs", f"log-group:{physical}:*"),
             ("AWS::KMS::Key", "Arn"): self._arn("kms", f"key/{self.ref(logical_id)}"),
             ("AWS::SageMaker::Model", "ModelName"): physical,
+            ("AWS::EMRServerless::Application", "ApplicationId"): self._application_id(logical_id),
+            ("AWS::EMRServerless::Application", "Arn"): self._arn(
+                "emr-serverless", f"/applications/{self._application_id(logical_id)}"
+            ),
         }
         try:
             return attributes[(rtype, attribute)]
         except KeyError:
             raise TemplateError(f"!GetAtt {logical_id}.{attribute} ({rtype}) is not known to the resolver") from None
+
+    def _application_id(self, logical_id: str) -> str:
+        """EMR Serverless names an application by an id it generates: the assigned one, else a stable stand-in."""
+        if logical_id in self._assigned:
+            return self._assigned[logical_id]
+        return "00" + hashlib.sha256(f"{self.stack_name}/{logical_id}".encode()).hexdigest()[:14]
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:{PARTITION}:{service}:{self.region}:{self.account_id}:{resource}"
@@ -228,7 +244,9 @@ class Resolver:
         if len(value) == 1:
             (key, arg), *_ = value.items()
             if key == "Ref":
-                return _NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+                if arg == "AWS::NoValue":
+                    return _NO_VALUE
+                return self.ref(arg).split(",") if self._is_list_parameter(arg) else self.ref(arg)
             if key == "Fn::GetAtt":
                 resource, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self.get_att(resource, attribute)
@@ -257,6 +275,12 @@ class Resolver:
             if key.startswith("Fn::"):
                 raise TemplateError(f"intrinsic function {key} is not supported by the offline resolver")
         return {k: v for k, v in ((k, self._resolve(v)) for k, v in value.items()) if v is not _NO_VALUE}
+
+    def _is_list_parameter(self, name: str) -> bool:
+        """A ``CommaDelimitedList`` (or ``List<…>``) parameter: ``!Ref`` gives a list, as in CloudFormation."""
+        spec = (self.template.get("Parameters", {}) or {}).get(name) or {}
+        kind = str(spec.get("Type", ""))
+        return kind == "CommaDelimitedList" or kind.startswith("List<")
 
     def _sub(self, arg: Any) -> str:
         if isinstance(arg, list):

@@ -84,4 +84,8 @@ RELIED_ON: tuple[tuple[str, str], ...] = (
     ("moto.sagemaker.models", "sagemaker_backends"),
     ("moto.sagemaker.models", "SageMakerModelBackend.create_training_job"),
     ("moto.sagemaker.models", "FakeTrainingJob.response_object"),
+    # offline/runners/emr_serverless.py sets a job run's final state and usage (moto keeps it SUCCESS, unbilled)
+    ("moto.emrserverless.models", "emrserverless_backends"),
+    ("moto.emrserverless.models", "EMRServerlessBackend.get_job_run"),
+    ("moto.emrserverless.models", "JobRun"),
 )

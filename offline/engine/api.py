@@ -59,7 +59,7 @@ def start_execution(
         account_id=self.account_id,
         region_name=self.region_name,
         state_machine=clone,
-        start_date=datetime.datetime.now(tz=datetime.UTC),
+        start_date=current().execution_clock() or datetime.datetime.now(tz=datetime.UTC),
         cloud_watch_logging_session=None,
         input_data=input_data,
         trace_header=trace_header,

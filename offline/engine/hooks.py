@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -40,6 +41,10 @@ class EngineHooks(Protocol):
     def runner_for(self, resource_arn: str) -> Runner | None: ...
 
     def record_sleep(self, sleep: Sleep) -> None: ...
+
+    def execution_clock(self) -> datetime.datetime | None:
+        """The start time of executions started now, when the harness's clock is frozen (else None)."""
+        ...
 
     def invoke_lambda(self, function_name: str, event: Any) -> tuple[Any, bool]:
         """Run the function's handler on ``event``: (result or error payload, whether it errored)."""

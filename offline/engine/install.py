@@ -10,6 +10,7 @@ from typing import Any
 from unittest import mock
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
 from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import mock_eval_utils, state_task_factory
@@ -20,6 +21,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 from offline.engine import api, errors, sleeps, tasks
 from offline.engine.hooks import ACTIVE, LOCK, EngineHooks, current
+from offline.lambdas import LambdaServiceError
 
 
 def _lambda_invoke(
@@ -32,7 +34,10 @@ def _lambda_invoke(
 ) -> bytes:
     """The function's real handler, in-process, instead of moto's echo of the payload."""
     function = self.get_function(function_name, qualifier)  # unknown name: ResourceNotFoundException
-    result, errored = current().invoke_lambda(function.function_name, json.loads(body) if body else {})
+    try:
+        result, errored = current().invoke_lambda(function.function_name, json.loads(body) if body else {})
+    except LambdaServiceError as exc:  # Lambda's service failed (injected): Step Functions sees Lambda.<code>
+        raise JsonRESTError(exc.code, exc.message) from None
     if errored:
         response_headers["x-amz-function-error"] = "Unhandled"
     return json.dumps(result).encode("utf-8")

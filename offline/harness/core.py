@@ -41,7 +41,7 @@ from offline.harness.results import (
     PublishedMessage,
 )
 from offline.integrations import Runner, RunnerRegistry
-from offline.lambdas import InProcessLambdas, Invocation
+from offline.lambdas import InProcessLambdas, Invocation, LambdaFault
 from offline.mock_config import MockConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +78,10 @@ class OfflineHarness:
         self._scoped = ExitStack()
         self._inbox: SnsInbox | None = None
         self._extra_machines: dict[str, str] = {}
+        #: PrepareRun's frozen clock: executions started meanwhile start then too ($$.Execution.StartTime).
+        self._clock: datetime.datetime | None = None
+        #: The moment each frozen clock (module, attribute) reads; patched once, moved by later freezes.
+        self._clocks: dict[tuple[str, str], datetime.datetime] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> OfflineHarness:
@@ -99,7 +103,7 @@ class OfflineHarness:
                 mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
             )
             self._exit.enter_context(patched_engine(self))
-            self._exit.callback(self.lambdas.clear_caches)
+            self._exit.callback(lambda: self.lambdas.clear_caches())
             self._exit.callback(self.reset)
             self.sfn = boto3.client("stepfunctions", region_name=self.region)
             self._inbox = provision(self)
@@ -107,6 +111,12 @@ class OfflineHarness:
         except BaseException:
             self._exit.close()
             raise
+
+    def refresh_specs(self) -> None:
+        """Read the functions and state machines again (after the resolver learnt an id a service chose)."""
+        self.functions = self.stack.functions()
+        self.state_machines = self.stack.state_machines()
+        self.lambdas = InProcessLambdas(self.root, self.functions, self.region)
 
     def stop(self) -> None:
         """Stop what still runs, undo every patch and stop moto."""
@@ -123,10 +133,13 @@ class OfflineHarness:
         in_moto.stop_running(self.account_id, self.region)
         self._scoped.close()
         self._scoped = ExitStack()
+        self._clock = None
+        self._clocks.clear()
         self.runners.clear()
         with self._lock:
             self._sleeps.clear()
         self.lambdas.invocations.clear()
+        self.lambdas.faults.clear()
         if self._inbox is not None:
             self._inbox.clear()
 
@@ -143,6 +156,9 @@ class OfflineHarness:
 
     def invoke_lambda(self, function_name: str, event: Any) -> tuple[Any, bool]:
         return self.lambdas.invoke(function_name, event)
+
+    def execution_clock(self) -> datetime.datetime | None:
+        return self._clock
 
     # ------------------------------------------------------------------ executions
     def state_machine_arn(self, logical_id: str) -> str:
@@ -261,10 +277,24 @@ class OfflineHarness:
     def freeze_clock(
         self, moment: datetime.datetime, function: str = "PrepareRunFunction", attribute: str = "now"
     ) -> None:
-        """Make ``<function's module>.<attribute>()`` return ``moment`` until :meth:`reset` or :meth:`stop`."""
+        """Make ``<function's module>.<attribute>()`` return ``moment`` until :meth:`reset` or :meth:`stop`.
+
+        Freezing PrepareRun's clock also dates the executions started meanwhile (``$$.Execution.StartTime``,
+        DescribeExecution's ``startDate``) at ``moment``: a run without a scheduled time is dated by it.
+        """
         if moment.tzinfo is None:
             raise ValueError("freeze the clock with a timezone-aware datetime")
-        self._scoped.enter_context(mock.patch.object(self.lambdas.module(function), attribute, lambda: moment))
+        if function == "PrepareRunFunction" and attribute == "now":
+            self._clock = moment
+        key = (function, attribute)
+        if key not in self._clocks:  # patched once; a later freeze only moves the moment it reads
+            clocks = self._clocks
+            self._scoped.enter_context(mock.patch.object(self.lambdas.module(function), attribute, lambda: clocks[key]))
+        self._clocks[key] = moment
+
+    def inject(self, fault: LambdaFault) -> LambdaFault:
+        """Make the function's next invocations fail as ``fault`` says (until :meth:`reset`)."""
+        return self.lambdas.inject(fault)
 
     def invoke_function(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Invoke a function's handler directly (in-process, its template environment); raise on error."""

@@ -17,8 +17,35 @@ if TYPE_CHECKING:  # the harness passes itself; importing it at run time would b
     from offline.harness.core import OfflineHarness
 
 
+def create_applications(harness: OfflineHarness) -> None:
+    """The template's EMR Serverless applications, created in moto first: the ids moto gives them are what
+    the definitions and the functions' environments name (the resolver is told, the specs re-read)."""
+    created = harness.stack.resources_of_type("AWS::EMRServerless::Application")
+    if not created:
+        return
+    client = boto3.client("emr-serverless", region_name=harness.region)
+    for lid in created:
+        props = harness.stack.resource_property
+        capacity = props(lid, "MaximumCapacity") or {}
+        response = client.create_application(
+            name=props(lid, "Name"),
+            releaseLabel=props(lid, "ReleaseLabel"),
+            type=props(lid, "Type"),
+            architecture=props(lid, "Architecture", "X86_64"),
+            autoStartConfiguration={"enabled": bool((props(lid, "AutoStartConfiguration") or {}).get("Enabled"))},
+            autoStopConfiguration={
+                "enabled": bool((props(lid, "AutoStopConfiguration") or {}).get("Enabled")),
+                "idleTimeoutMinutes": int((props(lid, "AutoStopConfiguration") or {}).get("IdleTimeoutMinutes", 15)),
+            },
+            maximumCapacity={k.lower(): str(v) for k, v in capacity.items()},
+        )
+        harness.stack.assign(lid, response["applicationId"])
+    harness.refresh_specs()
+
+
 def provision(harness: OfflineHarness) -> SnsInbox:
     """Create in moto what the template's definitions and functions refer to; the SNS inbox."""
+    create_applications(harness)
     s3 = boto3.client("s3", region_name=harness.region)
     for lid in harness.stack.resources_of_type("AWS::S3::Bucket"):
         s3.create_bucket(Bucket=harness.stack.ref(lid))

@@ -135,8 +135,10 @@ class EmrRunner:
             command, workdir, context, step_id, progress=self.progress, heartbeat_seconds=self.heartbeat_seconds
         )
         record.seconds = time.monotonic() - started
-        # Whatever the exit code: a step that failed on some slots committed the others.
+        # Whatever the exit code: a step that failed on some slots (or was killed) committed the others.
         record.output_objects, record.deleted_objects = files.sync_back(localized)
+        if context.cancelled():  # the execution was stopped and spark-submit killed: return, the engine aborts
+            return {"StepId": step_id}
         log_file = ""
         if cluster.get("LogUri"):
             log_file = f"{cluster['LogUri']}{cluster_id}/steps/{step_id}/stderr"

@@ -5,7 +5,7 @@ once, then ``input_fn → predict_fn → output_fn`` per mini-batch. Frames on s
 byte and a 4-byte big-endian length, then the payload. Worker → runner: ``R`` ready or ``E``
 model_fn's error (then exit 3); per batch ``O`` the response or ``E`` the handler's error. Runner
 → worker: ``B`` a batch; closing stdin ends it. Handlers' output goes to stderr; no socket may
-connect, resolve or bind (network isolation). Standard library only, Python 3.10 syntax."""
+connect, resolve or bind (network isolation). Standard library only, Python 3.12 syntax."""
 
 from __future__ import annotations
 

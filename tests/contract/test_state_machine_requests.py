@@ -41,6 +41,7 @@ CREATE_CLUSTER = "arn:aws:states:::elasticmapreduce:createCluster.sync"
 ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"
 TERMINATE_CLUSTER = "arn:aws:states:::elasticmapreduce:terminateCluster.sync"
 CREATE_TRANSFORM_JOB = "arn:aws:states:::sagemaker:createTransformJob.sync"
+START_JOB_RUN = "arn:aws:states:::emr-serverless:startJobRun.sync"
 #: The integrations today's definitions use; a run of both pipelines must have exercised each.
 EXPECTED_AT_LEAST = {
     "lambda:invoke",
@@ -48,6 +49,7 @@ EXPECTED_AT_LEAST = {
     "elasticmapreduce:addStep",
     "elasticmapreduce:terminateCluster",
     "sagemaker:createTransformJob",
+    "emr-serverless:startJobRun",
 }
 
 SETTINGS: dict[str, tuple[str, dict[str, str]]] = {
@@ -64,11 +66,17 @@ SETTINGS: dict[str, tuple[str, dict[str, str]]] = {
             "TransformJobBaseName": "a" + "-b" * 16,
             "PartitionColumn": "c" * 64,
             "EmrIdleTimeoutSeconds": "604800",
-            "SparkStepTimeoutSeconds": "86400",
+            "SparkStepTimeoutSeconds": "7200",
+            "EmrClusterStartTimeoutSeconds": "1800",
             "TransformInstanceCount": "20",
             "TransformMaxPayloadMB": "100",
-            "TransformTimeoutSeconds": "86400",
+            "TransformTimeoutSeconds": "7200",
+            "TransformMaxSlotsPerRun": "4",
         },
+    ),
+    "serverless-longest-timeout": (
+        "transient-analytics-dev",
+        {"SparkBackend": "serverless", "SparkStepTimeoutSeconds": "7200", "ServerlessIdleTimeoutMinutes": "1"},
     ),
 }
 
@@ -98,6 +106,10 @@ class Recorder:
         harness.runners.register(ADD_STEP, self.runner(ADD_STEP, {"StepId": "s-1K4CJ8QGQ0LJN"}))
         harness.runners.register(TERMINATE_CLUSTER, self.runner(TERMINATE_CLUSTER, {}))
         harness.runners.register(
+            START_JOB_RUN,
+            self.runner(START_JOB_RUN, lambda p: {"ApplicationId": p["ApplicationId"], "JobRunId": "00fh3jk4u5b2s60a"}),
+        )
+        harness.runners.register(
             CREATE_TRANSFORM_JOB,
             self.runner(
                 CREATE_TRANSFORM_JOB,
@@ -110,6 +122,8 @@ THROTTLED_EMR = ("EMR.AmazonElasticMapReduceException", "Rate exceeded (Service:
 THROTTLED_SAGEMAKER = ("SageMaker.AmazonSageMakerException", "Rate exceeded")
 STEP_FAILED = ("States.TaskFailed", json.dumps({"Step": {"Status": {"State": "FAILED"}}}))
 JOB_FAILED = ("States.TaskFailed", json.dumps({"FailureReason": "ClientError: bad row"}))
+THROTTLED_SERVERLESS = ("EMRServerless.ThrottlingException", "Rate exceeded (Service: EMRServerless)")
+JOB_RUN_FAILED = ("States.TaskFailed", json.dumps({"JobRunId": "00fh3jk4u5b2s60a", "State": "FAILED"}))
 
 #: name → (state machine, failures by (integration, attempt), redrive after a failure?)
 SCENARIOS: dict[str, tuple[str, dict[tuple[str, int], tuple[str, str]], bool]] = {
@@ -120,6 +134,12 @@ SCENARIOS: dict[str, tuple[str, dict[tuple[str, int], tuple[str, str]], bool]] =
         True,
     ),
     "emr-terminate-retried": (EMR, {("elasticmapreduce:terminateCluster", 0): THROTTLED_EMR}, False),
+    # on the serverless backend (the other settings take the cluster branch and succeed)
+    "emr-serverless-throttled-then-job-fails-then-redriven": (
+        EMR,
+        {("emr-serverless:startJobRun", 0): THROTTLED_SERVERLESS, ("emr-serverless:startJobRun", 1): JOB_RUN_FAILED},
+        True,
+    ),
     "transform-retried-to-its-limit-then-redriven": (
         TRANSFORM,
         {("sagemaker:createTransformJob", n): THROTTLED_SAGEMAKER for n in range(0, 3)}
@@ -197,7 +217,7 @@ def test_every_request_of_every_task_is_valid_for_its_api(
     suffix = f"-{sorted(SCENARIOS).index(scenario)}"
     results, recorder = run_scenario(harness, scenario, name[: 80 - len(suffix)] + suffix)
     tasks = [t for r in results for t in r.scheduled_tasks]
-    assert tasks, "the execution scheduled no task"
+    assert {t.state for t in tasks} - {"PrepareRun"}, "the execution never got past PrepareRun"
     seen["integrations"].update(integration_key(t.resource, t.resource_type) for t in tasks)
     seen["states"].update(t.state for t in tasks)
     # THEN each runner received exactly what a TaskScheduled event of its state records

@@ -96,11 +96,10 @@ def record_slots(ledger_stack: dict[str, str], clock: Clock, monkeypatch: pytest
 
 
 @pytest.fixture
-def notify_failure(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+def notify_failure(ledger_stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     env = ENV["NotifyFailureFunction"]
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    boto3.client("sns").create_topic(Name=env["TOPIC_ARN"].rsplit(":", 1)[-1])
     boto3.client("dynamodb").create_table(
         TableName=env["IDEMPOTENCY_TABLE"],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

@@ -91,12 +91,19 @@ def test_a_poison_slot_fails_alone_and_the_next_run_takes_it_again(prepare_run, 
     assert [s["slot"] for s in again["slots"]] == [S2]
 
 
-def test_a_step_that_left_no_report_fails_every_slot_with_the_steps_error(prepare_run, record_slots):
+def test_a_step_that_failed_before_the_job_wrote_a_report_releases_its_slots_naming_the_steps_error(
+    prepare_run, record_slots
+):
     land(S1)
     event, plan = run(prepare_run, "tick-1")
     summary = record(record_slots, event, plan, "step_failed", STEP_ERROR)
-    assert summary["failed"] == 1
-    assert records()[S1].error == "States.TaskFailed: csv_to_parquet: error: 1 of 2 slots failed"
+    assert (summary["failed"], summary["released"]) == (0, 1)
+    r = records()[S1]
+    assert (r.state, r.attempts) == ("pending", 0)
+    assert r.error == (
+        "not attempted: the step ended before it reached this slot "
+        "(States.TaskFailed: csv_to_parquet: error: 1 of 2 slots failed)"
+    )
 
 
 def test_a_cluster_that_never_started_releases_its_slots_for_the_next_run_without_an_attempt(prepare_run, record_slots):

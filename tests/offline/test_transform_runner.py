@@ -31,11 +31,17 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def instance(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelInstance]:
-    """One serving container: the artifact extracted, its inference.py loaded in a model-env process."""
-    model_dir = tmp_path_factory.mktemp("opt-ml") / "model"
+def model_dir(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artifact extracted as SageMaker does into /opt/ml/model."""
+    folder = tmp_path_factory.mktemp("opt-ml") / "model"
     with tarfile.open(artifact) as tar:
-        tar.extractall(model_dir, filter="data")
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def instance(model_dir: Path) -> Iterator[ModelInstance]:
+    """One serving container: its inference.py loaded in a model-env process."""
     worker = ModelInstance(model_dir, model_dir.parent / "instance.log")
     worker.wait_ready()
     yield worker
@@ -55,6 +61,29 @@ def test_scoring_an_object_joins_one_prediction_to_each_row_across_mini_batches(
         float(out.rsplit(",", 1)[1])
     first, second = lines[:4177], lines[4177 : 2 * 4177]
     assert first == second  # the same rows get the same predictions, whichever mini-batch carries them
+
+
+_PREDICT_IN_MODEL_ENV = """
+import sys
+from model.code import inference
+model = inference.model_fn(sys.argv[1])
+body = open(sys.argv[2], "rb").read()
+sys.stdout.write(inference.output_fn(inference.predict_fn(inference.input_fn(body, "text/csv"), model), "text/csv"))
+"""
+
+
+def test_the_twin_appends_to_each_row_exactly_what_the_model_environment_predicts(
+    instance: ModelInstance, model_dir: Path, tmp_path: Path
+):
+    # GIVEN the batch file eight times over (two mini-batches at MaxPayloadInMB=1)
+    body = BATCH.read_bytes() * 8
+    (tmp_path / "body.csv").write_bytes(body)
+    # WHEN the twin's container process scores it, and the model environment predicts it in one call
+    joined, _, batches = score_object(instance.invoke, body, 1, "batch.csv")
+    direct = env.run_in_model_env(["-c", _PREDICT_IN_MODEL_ENV, str(model_dir), str(tmp_path / "body.csv")]).stdout
+    # THEN each appended prediction is the model environment's, to the last digit
+    assert batches == 2
+    assert [line.rsplit(",", 1)[1] for line in joined.decode().splitlines()] == direct.splitlines()
 
 
 def test_a_malformed_row_fails_the_job_with_sagemakers_client_error_naming_line_and_field(instance: ModelInstance):
@@ -172,7 +201,10 @@ def test_a_model_trained_with_other_versions_fails_the_job_as_sagemaker_reports_
     cause = json.loads(failure.value.cause)
     assert cause["TransformJobStatus"] == "Failed"
     assert cause["FailureReason"].startswith("AlgorithmError: model_fn failed to load the model: ModelMismatchError:")
-    assert "trained with scikit-learn 1.6.1, this container has 1.4.2" in cause["FailureReason"]
+    assert (
+        f"trained with scikit-learn 1.6.1, this container has {env.image_pins()['scikit-learn']}"
+        in cause["FailureReason"]
+    )
 
 
 def test_a_malformed_object_fails_the_job_naming_the_object_line_and_field(s3: object, artifact: Path, tmp_path: Path):

@@ -59,6 +59,7 @@ MANIFEST_FIELDS = {
     "bad_rows",
     "partitions",
     "partition_column",
+    "unlisted_partition_values",
     "written_at",
 }
 

@@ -2,9 +2,10 @@
 
 Runs in the model environment (``make test-model``). The failure of issue 10.5 (a model
 pickled by one scikit-learn, unpickled by the image's other one) is made impossible three
-ways, each tested here: this environment *is* the image's versions; packaging refuses a
-model recorded with any other; ``model_fn`` refuses, before unpickling, a container whose
-versions differ from the recorded ones.
+ways, tested here and in test_inference_model_fn.py: this environment *is* the image's
+versions; packaging refuses a model recorded with any other (exactly; Python by minor
+version); ``model_fn`` refuses, before unpickling, a container of another Python, numpy or
+scikit-learn minor version.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import pickle
 import platform
 import subprocess
 import sys
@@ -23,6 +25,7 @@ import pytest
 
 from model import env
 from model.code import inference
+from model.code.model_metadata import PICKLE_LIBRARIES
 from model.data import BATCH_PATH
 from model.package import CODE_DIR, build_artifact, check_versions
 
@@ -37,11 +40,22 @@ MEMBERS = [
     "code/inference.py",
     "code/model_metadata.py",
 ]
-#: What aws/sagemaker-scikit-learn-container's docker/1.4-2/base/Dockerfile.cpu installs exactly
-#: (`uv pip install numpy==2.1.0 scikit-learn==1.4.2 pyarrow==17.0.0`, Python 3.10): the record
-#: requirements-model.txt must agree with.
-DOCKERFILE_PINS = {"numpy": "2.1.0", "scikit-learn": "1.4.2", "pyarrow": "17.0.0"}
-DOCKERFILE_PYTHON = "3.10"
+#: What the image's build installs exactly (aws/deep-learning-containers, docker/sklearn/1.9-0 at
+#: 2c080f67: pyproject.toml's five pins, requires-python ">=3.12,<3.13"; the libraries it leaves
+#: unpinned as its uv.lock fixes them): the record requirements-model.txt must agree with.
+PYPROJECT_PINS = {"numpy": "2.5.1", "scikit-learn": "1.9.0", "scipy": "1.18.0", "pandas": "2.2.3", "pyarrow": "25.0.0"}
+UV_LOCK_PINS = {
+    "joblib": "1.5.3",
+    "threadpoolctl": "3.6.0",
+    "narwhals": "2.24.0",
+    "python-dateutil": "2.9.0.post0",
+    "pytz": "2026.2",
+    "tzdata": "2026.3",
+    "six": "1.17.0",
+}
+IMAGE_PYTHON = "3.12"
+#: The image: .github/config/image/sklearn/sagemaker-1.9-0.yml's prod_image, the SDK's newest version.
+IMAGE = "sagemaker-scikit-learn:1.9-0-cpu-py3"
 
 # The container's view: only code/ on sys.path, the artifact's handlers called as the server calls them.
 _SERVE_AS_THE_CONTAINER = """
@@ -57,7 +71,6 @@ print(json.dumps({
     "response": response,
     "python": sys.version.split()[0],
     "versions": {name: metadata.version(name) for name in names},
-    "pandas_imported": "pandas" in sys.modules,
     "project_importable": any(importlib.util.find_spec(name) for name in ("model", "offline", "tools")),
 }))
 """
@@ -69,17 +82,15 @@ def extract(artifact: Path, into: Path) -> Path:
     return into
 
 
-def test_requirements_model_pins_exactly_what_the_image_dockerfile_installs() -> None:
-    pins = env.image_pins()
-    assert {name: pins[name] for name in DOCKERFILE_PINS} == DOCKERFILE_PINS
-    assert env.image_python() == DOCKERFILE_PYTHON
-    assert pins["pandas"] == "2.3.2"  # the image's requirements.txt pin since 2026-01-22
-    assert "pytest" not in pins and "hypothesis" not in pins  # test tooling is not the image's
+def test_requirements_model_pins_exactly_what_the_image_installs() -> None:
+    assert env.image_pins() == PYPROJECT_PINS | UV_LOCK_PINS  # test tooling (pytest, hypothesis) is not the image's
+    assert env.image_python() == IMAGE_PYTHON
+    assert env.image() == IMAGE
 
 
 def test_this_environment_has_exactly_the_images_python_and_libraries() -> None:
     assert env.mismatches() == []
-    assert ".".join(platform.python_version_tuple()[:2]) == DOCKERFILE_PYTHON
+    assert ".".join(platform.python_version_tuple()[:2]) == IMAGE_PYTHON
     assert {name: metadata.version(name) for name in env.image_pins()} == env.image_pins()
 
 
@@ -127,12 +138,11 @@ def test_the_artifact_loads_and_predicts_with_exactly_the_images_versions(
     assert served["versions"] == pins
     assert ".".join(served["python"].split(".")[:2]) == env.image_python()
     assert not served["project_importable"]
-    # AND it answers what the in-repo handlers answer, without importing pandas
+    # AND it answers what the in-repo handlers answer
     body = BATCH_PATH.read_bytes()
     expected = inference.output_fn(inference.predict_fn(inference.input_fn(body, "text/csv"), loaded_model), "text/csv")
     assert served["response"] == expected
     assert len(expected.splitlines()) == body.count(b"\n")
-    assert served["pandas_imported"] is False
 
 
 def test_model_pickle_loads_without_this_project_or_pandas(trained_model: TrainedModel, tmp_path: Path) -> None:
@@ -149,6 +159,30 @@ def test_model_pickle_loads_without_this_project_or_pandas(trained_model: Traine
     assert completed.stdout.strip() == "sklearn.pipeline Pipeline"
 
 
+class _RecordingUnpickler(pickle.Unpickler):
+    """Unpickles, noting the module of every class or function the pickle names."""
+
+    def __init__(self, stream: io.BufferedReader) -> None:
+        super().__init__(stream)
+        self.modules: set[str] = set()
+
+    def find_class(self, module: str, name: str) -> object:
+        self.modules.add(module)
+        return super().find_class(module, name)
+
+
+def test_the_pickle_names_only_the_libraries_model_fn_checks(trained_model: TrainedModel) -> None:
+    # model_fn's rule holds numpy and scikit-learn (PICKLE_LIBRARIES) to the training minor version
+    # and lets scipy, joblib, pandas, pyarrow... differ: that is sound only while the pickle
+    # names nothing of theirs (scipy is imported by scikit-learn, joblib runs predict).
+    with open(trained_model.model_dir / "model.pkl", "rb") as stream:
+        unpickler = _RecordingUnpickler(stream)
+        unpickler.load()
+    distributions = {"numpy": "numpy", "sklearn": "scikit-learn"}
+    named = {module.split(".")[0] for module in unpickler.modules} - set(sys.stdlib_module_names)
+    assert {distributions.get(name, name) for name in named} == set(PICKLE_LIBRARIES)
+
+
 def copy_model(trained: TrainedModel, into: Path, **versions: str) -> Path:
     """The trained model in ``into``, its model.json recording ``versions`` instead (``scikit_learn=``…)."""
     into.mkdir()
@@ -162,10 +196,13 @@ def copy_model(trained: TrainedModel, into: Path, **versions: str) -> Path:
 @pytest.mark.parametrize(
     ("versions", "problem"),
     [
-        ({"scikit_learn": "1.6.1"}, "scikit-learn 1.6.1 (image: 1.4.2)"),  # issue 10.5: the dev env's version
-        ({"numpy": "2.5.5"}, "numpy 2.5.5 (image: 2.1.0)"),
-        ({"python": "3.13.0"}, "python 3.13 (image: 3.10)"),
-        ({"pandas": "3.1.1"}, "pandas 3.1.1 (image: 2.3.2)"),
+        ({"scikit_learn": "1.6.1"}, "scikit-learn 1.6.1 (image: 1.9.0)"),  # issue 10.5: another minor
+        # a patch release model_fn would accept: still not the environment we test and measure in
+        ({"scikit_learn": "1.9.1"}, "scikit-learn 1.9.1 (image: 1.9.0)"),
+        ({"numpy": "2.5.5"}, "numpy 2.5.5 (image: 2.5.1)"),  # the development environment's numpy
+        ({"python": "3.13.0"}, "python 3.13 (image: 3.12)"),
+        ({"pandas": "3.1.1"}, "pandas 3.1.1 (image: 2.2.3)"),
+        ({"scipy": "1.17.1"}, "scipy 1.17.1 (image: 1.18.0)"),
     ],
 )
 def test_packaging_refuses_a_model_trained_with_anything_but_the_images_versions(
@@ -178,6 +215,14 @@ def test_packaging_refuses_a_model_trained_with_anything_but_the_images_versions
     assert not (tmp_path / "model.tar.gz").exists()
 
 
+def test_packaging_accepts_another_python_patch_release_the_image_does_not_pin(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    # The image installs Amazon Linux's python3.12 without pinning its patch release.
+    model_dir = copy_model(trained_model, tmp_path / "model", python=f"{IMAGE_PYTHON}.13")
+    assert build_artifact(model_dir, tmp_path / "model.tar.gz").is_file()
+
+
 def test_packaging_refuses_a_record_without_the_pickles_library_versions(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:
@@ -185,7 +230,7 @@ def test_packaging_refuses_a_record_without_the_pickles_library_versions(
     card = json.loads((model_dir / "model.json").read_text())
     del card["versions"]["scikit-learn"]
     (model_dir / "model.json").write_text(json.dumps(card))
-    with pytest.raises(ValueError, match=r"scikit-learn None \(image: 1.4.2\)"):
+    with pytest.raises(ValueError, match=r"scikit-learn None \(image: 1.9.0\)"):
         check_versions(model_dir)
 
 

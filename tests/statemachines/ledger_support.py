@@ -57,8 +57,14 @@ def clear(harness: OfflineHarness) -> None:
 class ScriptedSparkStep(SimulatedSparkStep):
     """The simulated step bound to a harness (``ScriptedSparkStep(h, fail={slot}).register()``)."""
 
-    def __init__(self, harness: OfflineHarness, fail: set[str] | None = None, crash: bool = False) -> None:
-        super().__init__(region=harness.region, fail=set(fail or ()), crash=crash)
+    def __init__(
+        self,
+        harness: OfflineHarness,
+        fail: set[str] | None = None,
+        crash: bool = False,
+        crash_at: set[str] | None = None,
+    ) -> None:
+        super().__init__(region=harness.region, fail=set(fail or ()), crash=crash, crash_at=set(crash_at or ()))
         self.harness = harness
 
     def register(self, harness: Any = None) -> ScriptedSparkStep:

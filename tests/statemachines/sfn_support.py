@@ -19,6 +19,7 @@ EMR = "EmrPipelineStateMachine"
 EMR_HAPPY_STATES = [
     "PrepareRun",
     "HasWork",
+    "ChooseBackend",
     "CreateCluster",
     "RunSparkStep",
     "TerminateCluster",
@@ -40,6 +41,7 @@ EMR_STEP_FAILED_TAIL = [
 EMR_CLUSTER_NOT_STARTED_STATES = [
     "PrepareRun",
     "HasWork",
+    "ChooseBackend",
     "CreateCluster",
     "ClusterDidNotStart",
     "RecordSlots",
@@ -102,19 +104,32 @@ def _execution_context(result: ExecutionResult) -> dict[str, str]:
     return {"id": result.arn, "name": result.name, "state_machine_arn": result.description["stateMachineArn"]}
 
 
+def start_time_of(result: ExecutionResult) -> str:
+    """``$$.Execution.StartTime`` of the execution: ISO 8601, milliseconds, UTC, as AWS writes it."""
+    started = result.description["startDate"].astimezone(UTC)
+    return started.strftime("%Y-%m-%dT%H:%M:%S.") + f"{started.microsecond // 1000:03d}Z"
+
+
 def check_prepare_run_request(result: ExecutionResult, pipeline: str, execution_input: dict[str, Any]) -> None:
-    """PrepareRun was sent the pipeline, the execution's input and its own $$ context, each attempt."""
+    """PrepareRun was sent the pipeline, the execution's input and its own $$ context (start time too), each attempt."""
     for task in result.tasks("PrepareRun"):
         assert task.resource == "invoke"
         assert task.parameters["Payload"] == {
             "pipeline": pipeline,
             "input": execution_input,
-            "execution": _execution_context(result),
+            "execution": {**_execution_context(result), "start_time": start_time_of(result)},
         }
 
 
-def check_record_slots_request(result: ExecutionResult, outcome: str, error: dict[str, str] | None) -> None:
-    """RecordSlots (EMR) was sent, once, the run's outcome, the whole plan and the error that decided it."""
+def check_record_slots_request(
+    result: ExecutionResult,
+    outcome: str,
+    error: dict[str, str] | None,
+    cluster_id: str | None = None,
+    job_run_id: str | None = None,
+) -> None:
+    """RecordSlots (EMR) was sent, once, the run's outcome, the whole plan, the error that decided it and the
+    compute it ran on (the cluster, or the serverless job run: what RecordSlots prices)."""
     [task] = result.tasks("RecordSlots")
     assert task.resource == "invoke"
     assert task.parameters["Payload"] == {
@@ -123,6 +138,8 @@ def check_record_slots_request(result: ExecutionResult, outcome: str, error: dic
         "plan": plan_of(result),
         "error": error,
         "execution": _execution_context(result),
+        "cluster_id": cluster_id,
+        "job_run_id": job_run_id,
     }
 
 

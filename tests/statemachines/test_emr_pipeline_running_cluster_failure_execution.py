@@ -43,12 +43,12 @@ def test_a_step_reported_successful_without_a_run_report_leaves_its_slots_failed
     # THEN the run fails in SlotsFailed (a notification goes out) instead of succeeding silently
     assert result.states_entered == [*HAPPY_STATES[:-1], "SlotsFailed"]
     assert (result.status, result.error) == ("FAILED", "SlotsFailed")
-    assert SLOT in result.cause and "wrote no report" in result.cause
+    assert SLOT in result.cause and "reported nothing for this slot" in result.cause
     # AND no slot is recorded done without the job's word for it: it is failed, attempt 1, taken by the next run
     assert "0 slot(s) converted, 1 failed" in result.cause
     record = records(h)[SLOT]
     assert (record.state, record.attempts) == ("failed", 1)
-    assert "wrote no report" in (record.error or "")
+    assert "reported nothing for this slot" in (record.error or "")
     assert task_sequence(result) == [PREPARE, CREATE, STEP, TERMINATE, RECORD]
 
 
@@ -60,20 +60,21 @@ def test_a_failed_spark_step_terminates_the_cluster_then_fails_with_the_steps_er
     result = h.run(EMR, SCHEDULED, test_case="SparkStepFails")
 
     # THEN the cluster is terminated first, the slot recorded, then the run fails at SparkStepFailed
-    assert result.states_entered == ["PrepareRun", "HasWork", "CreateCluster", *EMR_STEP_FAILED_TAIL]
+    assert result.states_entered == ["PrepareRun", "HasWork", "ChooseBackend", "CreateCluster", *EMR_STEP_FAILED_TAIL]
     assert terminations(result) == [{"ClusterId": CLUSTER_ID}]
     # AND the execution's error is the step's own (States.TaskFailed kept, not a runtime error)
     assert result.status == "FAILED"
     assert result.error == "States.TaskFailed"
     assert result.cause_json["Step"]["Status"]["FailureDetails"]["Message"] == STEP_ERROR
-    # AND the slot (no report from the job) is failed with the step's error, for the next run to retry
+    # AND the slot (the job wrote no report: it never started) is released with the step's error, no attempt
+    # charged, for the next run to retry
     record = records(h)[SLOT]
-    assert (record.state, record.attempts) == ("failed", 1)
+    assert (record.state, record.attempts) == ("pending", 0)
     assert STEP_ERROR in (record.error or "")
     # AND the step was submitted once (a step that ran is never submitted again), all requests per the plan
     assert task_sequence(result) == [PREPARE, CREATE, STEP, CLEANUP, RECORD]
     check_emr_requests(result, SCHEDULED, CLUSTER_ID)
-    check_record_slots_request(result, "step_failed", caught_error(result, "RunSparkStep"))
+    check_record_slots_request(result, "step_failed", caught_error(result, "RunSparkStep"), cluster_id=CLUSTER_ID)
     assert h.sleeps == []
     assert h.published() == []
 
@@ -103,8 +104,8 @@ def test_when_the_cleanup_after_a_failed_step_fails_too_the_run_still_fails_with
     assert result.status == "FAILED"
     assert result.error == "States.TaskFailed"
     assert "partition column 'class' not found" in str(result.cause)
-    check_record_slots_request(result, "step_failed", caught_error(result, "RunSparkStep"))
-    assert (records(h)[SLOT].state, records(h)[SLOT].attempts) == ("failed", 1)
+    check_record_slots_request(result, "step_failed", caught_error(result, "RunSparkStep"), cluster_id=CLUSTER_ID)
+    assert (records(h)[SLOT].state, records(h)[SLOT].attempts) == ("pending", 0)
     assert task_sequence(result) == [PREPARE, CREATE, STEP] + [CLEANUP] * 4 + [RECORD]
     check_emr_requests(result, SCHEDULED, CLUSTER_ID)
     assert h.published() == []
@@ -122,6 +123,7 @@ def test_a_termination_failure_after_a_good_step_fails_the_run_but_keeps_the_con
     assert result.states_entered == [
         "PrepareRun",
         "HasWork",
+        "ChooseBackend",
         "CreateCluster",
         "RunSparkStep",
         "TerminateCluster",
@@ -137,7 +139,7 @@ def test_a_termination_failure_after_a_good_step_fails_the_run_but_keeps_the_con
     assert "could not be terminated" in str(result.cause)
     # AND the data was written: the slot is done (the job's report says so), not retried
     assert states(h) == {SLOT: "done"}
-    check_record_slots_request(result, "termination_failed", caught_error(result, "TerminateCluster"))
+    check_record_slots_request(result, "termination_failed", caught_error(result, "TerminateCluster"), CLUSTER_ID)
     assert task_sequence(result) == [PREPARE, CREATE, STEP] + [TERMINATE] * 4 + [RECORD]
     check_emr_requests(result, SCHEDULED, CLUSTER_ID)
     assert h.published() == []

@@ -46,13 +46,18 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
     # THEN it walks the happy path and succeeds
     assert result.states_entered == HAPPY_STATES
     assert (result.status, result.error) == ("SUCCEEDED", None)
-    # AND PrepareRun received the execution's own context
+    # AND PrepareRun received the execution's own context, its start time included ($$.Execution.StartTime)
     [prepare] = result.tasks("PrepareRun")
     assert prepare.parameters["FunctionName"] == h.functions["PrepareRunFunction"].arn
     assert prepare.parameters["Payload"] == {
         "pipeline": "emr",
         "input": {"scheduled_time": "2026-11-25T20:15:00Z", "trigger": "schedule"},
-        "execution": {"id": result.arn, "name": result.name, "state_machine_arn": h.state_machine_arn(EMR)},
+        "execution": {
+            "id": result.arn,
+            "name": result.name,
+            "state_machine_arn": h.state_machine_arn(EMR),
+            "start_time": "2026-11-25T20:16:05.000Z",  # the frozen clock's moment
+        },
     }
     # AND the cluster is the plan's, with the template's release and roles, tagged with the execution
     [create] = result.tasks("CreateCluster")
@@ -78,6 +83,7 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
         "--partition-column", "class",
         "--run-id", plan["run_id"],
         "--report", f"s3://{b}/runs/emr/{plan['run_id']}/report.json",
+        "--partition-values", "Titan,Hunter,Warlock",  # the catalog's list: the job reports rows it would hide
         "--slot", EARLIER, f"s3://{b}/landing/characters/{EARLIER_PATH}/", f"s3://{b}/curated/characters/{EARLIER_PATH}/",
         ledger[EARLIER].fingerprint,
         "--slot", SLOT, f"s3://{b}/landing/characters/{SLOT_PATH}/", f"s3://{b}/curated/characters/{SLOT_PATH}/",
@@ -96,7 +102,7 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
     assert [s[0] for s in step.calls[0]] == [EARLIER, SLOT]
     # AND every request follows the plan; nothing slept; the state machine published nothing
     check_emr_requests(result, SCHEDULED, CLUSTER_ID)
-    check_record_slots_request(result, "step_succeeded", None)
+    check_record_slots_request(result, "step_succeeded", None, cluster_id=CLUSTER_ID)
     assert h.sleeps == []
     assert h.published() == []
 

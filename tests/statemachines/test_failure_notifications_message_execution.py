@@ -138,13 +138,13 @@ def test_a_failed_run_becomes_one_message_naming_the_failed_state_error_cause_an
 
 
 def test_the_rerun_command_of_a_failed_steps_message_converts_its_slot(h: OfflineHarness):
-    # GIVEN the message of a run whose Spark step failed (its slot recorded failed)
+    # GIVEN the message of a run whose Spark step failed before the job reported (its slot released)
     with_work(h, EMR)
     failed = h.run(EMR, execution_input("scheduled"), test_case="SparkStepFails")
     h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
     [message] = h.published()
     slot = SLOTS[EMR][0]
-    assert states(h) == {slot: "failed"}
+    assert states(h) == {slot: "pending"}
 
     # WHEN the operator runs its "Re-run now" command
     rerun = h.run(EMR, rerun_input(message.message), test_case="ScriptedStep", name=unique("rerun"))
@@ -174,7 +174,7 @@ def test_a_throttled_call_that_its_retry_got_through_is_not_named_as_where_the_r
     assert "1 of 1 slots failed" in message.message
 
 
-def test_a_failed_ledger_update_is_named_and_the_notifier_gives_its_slots_back_as_one_failed_attempt(
+def test_a_failed_ledger_update_is_named_and_the_notifier_records_what_the_jobs_report_says_was_converted(
     h: OfflineHarness, monkeypatch: pytest.MonkeyPatch
 ):
     # GIVEN a run whose step converted its slot, but whose RecordSlots cannot reach the ledger
@@ -190,14 +190,14 @@ def test_a_failed_ledger_update_is_named_and_the_notifier_gives_its_slots_back_a
     # WHEN the notifier handles its event
     result = h.invoke_function("NotifyFailureFunction", h.status_change_event(failed.arn))
 
-    # THEN it names RecordSlots and the Lambda error, and gives the slot back to the ledger as one failed attempt
+    # THEN it names RecordSlots and the Lambda error, and records the slot the job's report says it converted
     assert result["failed_state"] == "RecordSlots"
     [message] = h.published()
     assert "Error:         ConnectionError\n" in message.message
     assert "DynamoDB unreachable" in message.message
     assert "the notifier gave them back to the ledger" in message.message
-    assert result["released"] == {"released": [], "failed": [SLOTS[EMR][0]], "error": None}
-    assert states(h) == {SLOTS[EMR][0]: "failed"}
+    assert result["released"] == {"released": [], "failed": [], "converted": [SLOTS[EMR][0]], "error": None}
+    assert states(h) == {SLOTS[EMR][0]: "done"}
 
 
 def test_a_redelivered_failure_event_publishes_nothing_twice(h: OfflineHarness):

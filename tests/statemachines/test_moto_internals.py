@@ -169,3 +169,40 @@ def test_the_readme_table_documents_every_bridge():
         "EventPattern",
     ):
         assert name in table, f"offline/README.md's moto table does not mention {name}"
+
+
+def test_emr_serverless_job_run_fields_set_in_the_backend_are_what_get_job_run_returns():
+    """offline/runners/emr_serverless.py sets a run's state, details and usage on moto's JobRun object."""
+    import boto3
+    from moto import mock_aws
+    from moto.emrserverless.models import emrserverless_backends
+
+    assert list(inspect.signature(emrserverless_backends["123456789012"]["us-east-1"].get_job_run).parameters) == [
+        "application_id",
+        "job_run_id",
+    ]
+    with mock_aws():
+        client = boto3.client("emr-serverless", region_name="us-east-1")
+        app = client.create_application(name="a", releaseLabel="emr-7.13.0", type="SPARK")["applicationId"]
+        role = "arn:aws:iam::123456789012:role/r"
+        run_id = client.start_job_run(applicationId=app, clientToken="t", executionRoleArn=role)["jobRunId"]
+        job_run = emrserverless_backends["123456789012"]["us-east-1"].get_job_run(app, run_id)
+        fields = {
+            "state": "FAILED",
+            "state_details": "Job failed",
+            "total_execution_duration_seconds": 61,
+            "billed_resource_utilization": {"vCPUHour": 0.2, "memoryGBHour": 0.8, "storageGBHour": 0.0},
+            "total_resource_utilization": {"vCPUHour": 0.1, "memoryGBHour": 0.4, "storageGBHour": 1.0},
+        }
+        for name, value in fields.items():
+            setattr(job_run, name, value)
+        served = client.get_job_run(applicationId=app, jobRunId=run_id)["jobRun"]
+    assert (served["state"], served["stateDetails"], served["totalExecutionDurationSeconds"]) == (
+        "FAILED",
+        "Job failed",
+        61,
+    )
+    assert served["billedResourceUtilization"] == fields["billed_resource_utilization"], (
+        "moto no longer serves JobRun attributes by their snake_case names: the EMR Serverless runner's results vanish"
+    )
+    assert served["totalResourceUtilization"] == fields["total_resource_utilization"]

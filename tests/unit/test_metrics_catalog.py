@@ -27,9 +27,12 @@ def test_each_emitter_has_the_contracts_metrics_in_order():
         "SlotsQuarantined",
         "RowsWritten",
         "BadRows",
+        "UnlistedPartitionRows",
+        "EstimatedRunCostUSD",
+        "EstimatedSlotCostUSD",
         "TransformJobDurationSeconds",
     ]
-    assert len(mc.CUSTOM_METRICS) == 12
+    assert len(mc.CUSTOM_METRICS) == 15
 
 
 def test_durations_are_seconds_and_everything_else_a_count():

@@ -120,6 +120,6 @@ def test_the_sam_local_environment_of_the_ledger_functions_is_complete():
         declared = template["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert set(load_event("env")[function]) == set(declared)
     prepare = load_event("env")["PrepareRunFunction"]
-    assert {"LEDGER_TABLE", "EMR_LOOKBACK_HOURS", "EMR_MAX_SLOTS_PER_RUN", "EMR_CLAIM_LEASE_SECONDS"} <= set(prepare)
+    assert {"LEDGER_TABLE", "EMR_LOOKBACK_HOURS", "EMR_MAX_SLOTS_PER_RUN", "PARTITION_VALUES"} <= set(prepare)
     load_settings(PrepareRunSettings, prepare)
     load_settings(RecordSlotsSettings, load_event("env")["RecordSlotsFunction"])

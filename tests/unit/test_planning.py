@@ -49,6 +49,9 @@ class Ledger:
     def open(self, pipeline: str) -> dict[str, SlotRecord]:
         return {s: r for s, r in self.records.items() if r.is_open}
 
+    def get(self, pipeline: str, slot: str) -> SlotRecord | None:
+        return self.records.get(slot)
+
     def write(self, new: SlotRecord, expected: int | None) -> bool:
         if new.slot in self.lose:  # another execution wrote first
             return False

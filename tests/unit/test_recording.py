@@ -134,15 +134,55 @@ def test_a_step_that_succeeded_records_every_slot_done_with_its_counts():
     assert store.state("emr", S2).rows_written == 0  # an empty slot is converted too
 
 
-def test_without_a_report_every_slot_failed_with_the_steps_error():
+def test_a_step_that_failed_before_the_job_wrote_any_report_releases_every_slot_without_an_attempt():
+    # GIVEN the step died before the job wrote its first report (spark-submit, the cluster, the job's arguments)
     ev = event("step_failed_emr")
     store = claimed_store(ev)
+    # WHEN the run records its slots
     result = record(ev, SETTINGS, NOW, store, FakeReports())
-    assert result.failed == [S1, S2]
+    # THEN no slot is charged: the failure is not the data's
+    assert result.released == [S1, S2] and result.failed == []
     for s in (S1, S2):
-        error = store.state("emr", s).error
-        assert error.startswith("States.TaskFailed: csv_to_parquet: error: 1 of 2 slots failed")
-        assert "log: s3://" in error
+        r = store.state("emr", s)
+        assert (r.state, r.attempts, r.crashes) == ("pending", 0, 0)
+        assert r.error.startswith("not attempted: the step ended before it reached this slot (States.TaskFailed:")
+
+
+RUNNING_S2 = {"slot": S2, "status": "running"}
+PENDING_S2 = {"slot": S2, "status": "pending"}
+
+
+def test_a_step_that_died_while_converting_a_slot_charges_that_slot_alone_and_commits_the_converted_one():
+    # GIVEN the job's progress report: S1 converted, S2 running when the driver was killed
+    ev = event("step_failed_emr")
+    store = claimed_store(ev)
+    result = record(ev, SETTINGS, NOW, store, report(ev, CONVERTED_S1, RUNNING_S2))
+    assert (result.converted, result.failed, result.released) == ([S1], [S2], [])
+    crashed = store.state("emr", S2)
+    assert (crashed.state, crashed.attempts, crashed.crashes) == ("failed", 1, 1)
+    assert crashed.error.startswith("the step died while converting this slot: States.TaskFailed:")
+    assert result.verdicts[S2].crashed
+
+
+def test_slots_the_step_never_started_are_released_without_an_attempt():
+    ev = event("step_failed_emr")
+    store = claimed_store(ev)
+    running_s1 = {"slot": S1, "status": "running"}
+    result = record(ev, SETTINGS, NOW, store, report(ev, running_s1, PENDING_S2))
+    assert (result.failed, result.released) == ([S1], [S2])
+    assert (store.state("emr", S2).state, store.state("emr", S2).attempts) == ("pending", 0)
+
+
+def test_rows_under_partition_values_the_catalog_does_not_show_owe_a_notice():
+    ev = event("step_succeeded_emr")
+    store = claimed_store(ev)
+    line = {**CONVERTED_S1, "unlisted_partition_values": {"Druid": 4}}
+    line2 = {**CONVERTED_S1, "slot": S2}
+    result = record(ev, SETTINGS, NOW, store, report(ev, line, line2))
+    assert result.converted == [S1, S2] and result.unlisted_rows == 4
+    r1, r2 = store.state("emr", S1), store.state("emr", S2)
+    assert r1.unlisted_values == {"Druid": 4} and r1.owes("unlisted_values")
+    assert r2.unlisted_values is None and not r2.owes()
 
 
 @pytest.mark.parametrize(
@@ -158,21 +198,21 @@ def test_a_report_of_another_run_or_a_malformed_one_counts_as_no_report(document
     ev = event("step_failed_emr")
     assert parse_report(document, ev.plan.run_id) is None
     result = record(ev, SETTINGS, NOW, claimed_store(ev), FakeReports({ev.plan.report_uri: document}))
-    assert result.failed == [S1, S2] and result.converted == []
+    assert result.released == [S1, S2] and result.converted == result.failed == []
 
 
 def test_a_step_that_succeeded_but_left_no_report_fails_its_slots_rather_than_guessing():
     ev = event("step_succeeded_emr")
     v = verdicts(ev, None)
     assert [v[s].verdict for s in (S1, S2)] == ["failed", "failed"]
-    assert v[S1].error == "the Spark job wrote no report for this slot"
+    assert v[S1].error == "the Spark job reported nothing for this slot (the step ended without an error)"
 
 
-def test_a_slot_the_report_leaves_out_is_failed_with_the_steps_error():
+def test_a_slot_a_final_report_leaves_out_is_failed_with_the_steps_error():
     ev = event("step_failed_emr")
     v = verdicts(ev, parse_report({"run_id": ev.plan.run_id, "slots": [CONVERTED_S1]}, ev.plan.run_id))
     assert (v[S1].verdict, v[S2].verdict) == ("done", "failed")
-    assert v[S2].error.startswith("States.TaskFailed:")
+    assert v[S2].error.startswith("the Spark job reported nothing for this slot (States.TaskFailed:")
 
 
 def test_the_failure_that_reaches_the_maximum_quarantines_the_slot_and_is_returned_for_the_notification():
@@ -207,15 +247,27 @@ def test_a_slot_this_run_no_longer_holds_is_left_alone():
     assert store.state("emr", S2) == taken
 
 
-def test_a_slot_without_a_record_or_already_recorded_is_left_alone():
+def test_a_slot_without_a_record_is_left_alone():
     ev = event("step_failed_emr")
     store = claimed_store(ev)
     del store.records[("emr", S1)]
     first = record(ev, SETTINGS, NOW, store, report(ev, CONVERTED_S1, FAILED_S2))
     assert (first.not_held, first.failed) == ([S1], [S2])
-    # recording the same run twice (a retried Lambda) changes nothing the second time
-    again = record(ev, SETTINGS, NOW, store, report(ev, CONVERTED_S1, FAILED_S2))
-    assert again.not_held == [S1, S2] and again.failed == []
+
+
+def test_a_retried_record_writes_nothing_twice_and_returns_the_same_summary():
+    # GIVEN RecordSlots recorded the run, then its answer was lost (Lambda.ServiceException) and Step Functions retries
+    ev = event("step_failed_emr")
+    store = claimed_store(ev, attempts=SETTINGS.MAX_SLOT_ATTEMPTS - 1)
+    first = record(ev, SETTINGS, NOW, store, report(ev, CONVERTED_S1, FAILED_S2))
+    writes = len(store.writes)
+    # WHEN the retry records the same run
+    again = record(ev, SETTINGS, NOW + timedelta(seconds=4), store, report(ev, CONVERTED_S1, FAILED_S2))
+    # THEN nothing is written again, the quarantine is not counted twice, the summary is the same
+    assert len(store.writes) == writes
+    assert again.summary() == first.summary()
+    assert (store.state("emr", S2).state, store.state("emr", S2).attempts) == ("quarantined", 3)
+    assert first.fresh == {S1, S2} and again.fresh == set()
 
 
 def test_a_write_that_loses_a_race_counts_the_slot_as_not_held():

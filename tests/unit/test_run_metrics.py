@@ -6,6 +6,7 @@ from aws_lambda_powertools import Metrics
 
 from tests.support import load_event
 from transient_analytics import metrics_catalog as mc
+from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import PrepareRunEvent, RecordSlotsEvent, parse_event
 from transient_analytics.plan import build_plan
 from transient_analytics.planning import RunStats
@@ -69,10 +70,21 @@ def test_transform_runs_emit_no_cluster_metric():
     assert "ClustersCreated" not in by_name(planning_metrics(plan("transform", 1), stats))
 
 
+def _recorded(slot: str, state: str, rows: int = 0, bad: int = 0, unlisted: dict[str, int] | None = None) -> SlotRecord:
+    return SlotRecord(
+        pipeline="emr", slot=slot, state=state, version=3, rows_written=rows, bad_rows=bad, updated_at=T,
+        unlisted_values=unlisted,
+    )  # fmt: skip
+
+
 def test_recording_counts_converted_failed_quarantined_rows_and_transform_job_durations():
     event = parse_event(load_event("record_slots/transform"), RecordSlotsEvent)
-    result = RecordResult(converted=["a", "b"], failed=["c"], rows_written=120, bad_rows=3)
-    result.quarantined.append(object())  # type: ignore[arg-type]  # only counted
+    result = RecordResult()
+    for r in (_recorded("a", "done", 100, 3), _recorded("b", "done", 20), _recorded("c", "failed")):
+        result.records[r.slot] = r
+        result.fresh.add(r.slot)
+    result.records["q"] = _recorded("q", "quarantined")
+    result.fresh.add("q")
     values = recording_metrics(event, result)
     assert by_name(values) == {
         "SlotsConverted": ("Count", 2),
@@ -121,3 +133,14 @@ def test_the_metrics_are_emitted_in_emf_with_the_pipeline_and_service_dimensions
         "OldestPendingSlotAgeSeconds": "Seconds",
     }
     assert (emf["pipeline"], emf["service"], emf["SlotsClaimed"]) == ("emr", "transient-analytics-dev", [2.0])
+
+
+def test_a_retried_recording_counts_only_what_it_recorded_itself_and_the_rows_the_catalog_hides():
+    event = parse_event(load_event("record_slots/step_succeeded_emr"), RecordSlotsEvent)
+    result = RecordResult()
+    result.records["a"] = _recorded("a", "done", 50, unlisted={"Druid": 7})  # recorded by an earlier attempt
+    result.records["b"] = _recorded("b", "done", 10, unlisted={"Druid": 2})
+    result.fresh.add("b")
+    values = by_name(recording_metrics(event, result))
+    assert values["SlotsConverted"] == ("Count", 1) and values["RowsWritten"] == ("Count", 10)
+    assert values["UnlistedPartitionRows"] == ("Count", 2)

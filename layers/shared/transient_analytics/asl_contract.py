@@ -22,6 +22,8 @@ CREATE_CLUSTER: Final = "CreateCluster"
 RUN_SPARK_STEP: Final = "RunSparkStep"
 TERMINATE_CLUSTER: Final = "TerminateCluster"
 TERMINATE_AFTER_STEP_FAILURE: Final = "TerminateClusterAfterStepFailure"
+CHOOSE_BACKEND: Final = "ChooseBackend"
+RUN_SERVERLESS_JOB: Final = "RunServerlessJob"
 #: The batch transform (inside its Map state).
 SCORE_SLOTS: Final = "ScoreSlots"
 RUN_TRANSFORM_JOB: Final = "RunTransformJob"
@@ -34,12 +36,21 @@ RECORD_KEY: Final = "record"  # RecordSlots' ResultPath: $.record
 WORK_KEY: Final = "work"  # HasWork's Choice: $.plan.work
 
 EMR_STATES: Final = (
-    PREPARE_RUN, HAS_WORK, NO_NEW_DATA, CREATE_CLUSTER, RUN_SPARK_STEP, TERMINATE_CLUSTER,
-    TERMINATE_AFTER_STEP_FAILURE, RECORD_SLOTS, LEDGER_UPDATE_FAILED, SUCCEEDED,
+    PREPARE_RUN, HAS_WORK, NO_NEW_DATA, CHOOSE_BACKEND, CREATE_CLUSTER, RUN_SPARK_STEP, TERMINATE_CLUSTER,
+    TERMINATE_AFTER_STEP_FAILURE, RUN_SERVERLESS_JOB, RECORD_SLOTS, LEDGER_UPDATE_FAILED, SUCCEEDED,
 )  # fmt: skip
 TRANSFORM_STATES: Final = (
     PREPARE_RUN, HAS_WORK, NO_NEW_DATA, SCORE_SLOTS, RUN_TRANSFORM_JOB, RECORD_SLOTS, LEDGER_UPDATE_FAILED, SUCCEEDED,
 )  # fmt: skip
+
+
+#: The state whose entry means a run's work started (a cluster's step, the transform jobs): a run that
+#: dies before it charges no slot an attempt.
+WORK_STATES: Final = {"emr": (RUN_SPARK_STEP, RUN_SERVERLESS_JOB), "transform": (SCORE_SLOTS,)}
+
+
+def work_started(pipeline: str, states_entered: list[str]) -> bool:
+    return any(state in states_entered for state in WORK_STATES.get(pipeline, ()))
 
 
 def recorded(states_entered: list[str], failed_state: str | None) -> bool:

@@ -12,11 +12,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from transient_analytics.completion import PutEventsEntry, failed_entries
+from transient_analytics.cost import Architecture, ClusterUsage, ServerlessUsage, usage_from_cluster, usage_from_job_run
 from transient_analytics.notification import CleanupReport, Notification
 from transient_analytics.slots import ObjectRef
 
 #: EMR cluster states in which a cluster still costs money and can be terminated.
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
+#: EMR Serverless job run states in which a run may still write and can be cancelled.
+ACTIVE_JOB_RUN_STATES = ("SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED")
 
 
 class Executions:
@@ -159,3 +162,43 @@ class CompletionEvents:
                     f"PutEvents: {len(pending)} completion event(s) not accepted after {self._attempts} attempts"
                 )
         return sent
+
+
+class Meter:
+    """What AWS billed a run: a cluster's description and instance groups, or a serverless job run."""
+
+    def __init__(self, emr: Any, emr_serverless: Any) -> None:
+        self._emr = emr
+        self._serverless = emr_serverless
+
+    def cluster_usage(self, cluster_id: str) -> ClusterUsage:
+        described = self._emr.describe_cluster(ClusterId=cluster_id)
+        pages = self._emr.get_paginator("list_instance_groups").paginate(ClusterId=cluster_id)
+        groups = [g for page in pages for g in page.get("InstanceGroups", [])]
+        return usage_from_cluster(described, {"InstanceGroups": groups})
+
+    def job_run_usage(
+        self, application_id: str, job_run_id: str | None, job_name: str, architecture: Architecture
+    ) -> ServerlessUsage:
+        """The job run's billed usage; without its id (a task that failed), the newest run of that name."""
+        if job_run_id is None:
+            pages = self._serverless.get_paginator("list_job_runs").paginate(applicationId=application_id)
+            named = [r for page in pages for r in page.get("jobRuns", []) if r.get("name") == job_name]
+            if not named:
+                raise LookupError(f"no job run named {job_name!r} in application {application_id}")
+            job_run_id = str(max(named, key=lambda r: r.get("createdAt") or 0)["id"])
+        run = self._serverless.get_job_run(applicationId=application_id, jobRunId=job_run_id)
+        return usage_from_job_run(run, architecture)
+
+    def cancel_named(self, application_id: str, job_name: str) -> CleanupReport:
+        """Cancel every job run of ``job_name`` still going (a dead execution's); report, never raise."""
+        try:
+            pages = self._serverless.get_paginator("list_job_runs").paginate(
+                applicationId=application_id, states=list(ACTIVE_JOB_RUN_STATES)
+            )
+            ids = sorted(str(r["id"]) for page in pages for r in page.get("jobRuns", []) if r.get("name") == job_name)
+            for job_run_id in ids:
+                self._serverless.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
+        except Exception as exc:  # reported in the notification, and logged by the caller
+            return CleanupReport(error=f"{type(exc).__name__}: {exc}", what="EMR Serverless job run")
+        return CleanupReport(terminated=tuple(ids), what="EMR Serverless job run")

@@ -6,9 +6,11 @@ batch as ``events.put_events(Entries=batch)``. The event (CONTRACT.md) goes to t
     Source      transient-analytics
     DetailType  Slot Converted
     Detail      {"stack": "...", "pipeline": "emr", "slot": "2026-11-25T20:15Z",
-                 "run_id": "...", "manifest_uri": "s3://.../_manifest.json", "rows_written": 120}
+                 "run_id": "...", "manifest_uri": "s3://.../_manifest.json", "rows_written": 120,
+                 "cost_usd": 0.004213}
 
-A transform slot carries ``output_uri`` (the run's output prefix) instead of ``manifest_uri``.
+A transform slot carries ``output_uri`` (the run's output prefix) instead of ``manifest_uri``;
+``cost_usd`` (the slot's share of its run's estimated compute cost) is there when the run was priced.
 A rule matches them with ``{"source": ["transient-analytics"], "detail-type": ["Slot Converted"]}``.
 
 ``PutEvents`` takes at most 10 entries per call and at most 256 KB per call, counted as
@@ -58,6 +60,8 @@ class ConvertedSlot:
     rows_written: int
     manifest_uri: str | None = None
     output_uri: str | None = None
+    #: The slot's share of its run's estimated compute cost (USD), when the run was priced.
+    cost_usd: float | None = None
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -74,6 +78,7 @@ class ConvertedSlot:
             "run_id": self.run_id,
             **location,
             "rows_written": self.rows_written,
+            **({"cost_usd": self.cost_usd} if self.cost_usd is not None else {}),
         }
 
 

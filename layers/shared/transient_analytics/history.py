@@ -41,6 +41,8 @@ class ExecutionFacts:
     plan: dict[str, Any] | None = None
     #: The EMR cluster the run created, if any.
     cluster_id: str | None = None
+    #: The parameters of every Task the run scheduled (one per attempt), by state name.
+    scheduled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _json(text: str | None) -> Any:
@@ -80,8 +82,12 @@ def facts_from_history(events: list[dict[str, Any]]) -> ExecutionFacts:
     retrying: list[_Failure] = []  # failures of the current state entry, once it scheduled its task again
     plan = None
     cluster_id = None
+    scheduled: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         etype = event.get("type", "")
+        if etype == "TaskScheduled" and current:
+            parameters = _json((event.get("taskScheduledEventDetails") or {}).get("parameters"))
+            scheduled.setdefault(current, []).append(parameters if isinstance(parameters, dict) else {})
         if "stateEnteredEventDetails" in event:
             current = event["stateEnteredEventDetails"].get("name")
             retrying = []
@@ -119,4 +125,5 @@ def facts_from_history(events: list[dict[str, Any]]) -> ExecutionFacts:
         first_cause=first.cause if first else None,
         plan=plan,
         cluster_id=cluster_id,
+        scheduled=scheduled,
     )

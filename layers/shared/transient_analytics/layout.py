@@ -17,6 +17,7 @@ for the EMR pipeline's 15-minute slots, ``dt=YYYY-MM-DD`` for the batch transfor
     batch/abalone/output/{slot}/run={run_id}/    transform output (input row + prediction)
     runs/{pipeline}/{run_id}/report.json         the Spark job's per-slot report of one run
     logs/emr/dt=…/hour=…/minute=…/               EMR cluster logs (LogUri) of a run, expired by lifecycle
+    logs/emr-serverless/dt=…/hour=…/minute=…/    EMR Serverless job logs of a run, expired by lifecycle
     artifacts/training/sourcedir.tar.gz          the training job's code (model/sourcedir.py)
     training/abalone/dt=YYYY-MM-DD/*.csv         labelled training data, one folder per day it was published
     models/abalone/dt=…/run={run_id}/            a training run's output (SageMaker adds <job>/output/model.tar.gz,
@@ -40,6 +41,7 @@ MODELS_ROOT = "models/abalone"
 EMR_INPUT_ROOT = "landing/characters"
 EMR_OUTPUT_ROOT = "curated/characters"
 EMR_LOG_ROOT = "logs/emr"
+EMR_SERVERLESS_LOG_ROOT = "logs/emr-serverless"
 TRANSFORM_INPUT_ROOT = "batch/abalone/input"
 TRANSFORM_OUTPUT_ROOT = "batch/abalone/output"
 RUNS_ROOT = "runs"
@@ -88,6 +90,11 @@ def manifest_key(slot_start: datetime) -> str:
 
 def emr_log_prefix(scheduled_time: datetime) -> str:
     return f"{EMR_LOG_ROOT}/{slot_path(scheduled_time)}/"
+
+
+def serverless_log_prefix(scheduled_time: datetime) -> str:
+    """Where EMR Serverless writes a run's driver and executor logs (``S3MonitoringConfiguration.LogUri``)."""
+    return f"{EMR_SERVERLESS_LOG_ROOT}/{slot_path(scheduled_time)}/"
 
 
 def transform_input_prefix(slot_start: datetime) -> str:

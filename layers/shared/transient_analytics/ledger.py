@@ -5,9 +5,23 @@ States::
     (none) ──claim──▶ running ──complete──▶ done ──claim (fingerprint changed: late data)──▶ running
                        │  ▲ └──fail──▶ failed ──claim──▶ running
                        │  │           └─(attempts reach the maximum)─▶ quarantined ──requeue──▶ pending
-                       │  └─claim (lease expired: the holder died or its ledger update failed)
-                       ├──release (the cluster never started: no attempt counted)──▶ pending ──claim──▶ running
+                       │  └─claim (lease expired: the holder died and nobody gave the slot back)
+                       ├──release (the run never got to the slot's data: no attempt counted)──▶ pending
                        └──expire (lease ended, nobody recorded it: one attempt)──▶ failed / quarantined
+    pending / failed / quarantined ──vanish (its landing objects are gone)──▶ vanished ──claim (data again)──▶ running
+
+Who is charged for a failure (``fail`` counts one attempt, ``release`` none):
+
+* a slot the job itself reports failed (bad rows, a header mismatch …): one attempt;
+* a slot that was **running** when its step died without a verdict (the job's progress report
+  says so): one attempt and one ``crash``; the next batch puts it last, after the slots that
+  never crashed, so a slot that kills its step cannot keep its healthy neighbours from converting;
+* a slot the step never started, or a run that died before its work started, or one a person
+  stopped: released, no attempt. A failure is charged to the slot that caused it, not to its batch.
+
+A record carries at most one :class:`Notice` (an outbox entry: "tell someone"), set in the same
+conditional write as the transition that calls for it (a quarantine, a conversion whose rows the
+catalog cannot show); :mod:`transient_analytics.notices` delivers it, see there.
 
 Every transition returns a new record with ``version + 1``; the store writes it only if the
 stored version is still the one the transition started from (a conditional write), so two
@@ -24,10 +38,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from transient_analytics.slots import Fingerprint, Pipeline
 
-SlotState = Literal["pending", "running", "done", "failed", "quarantined"]
+SlotState = Literal["pending", "running", "done", "failed", "quarantined", "vanished"]
 #: States in which a slot still has work, or needs a person (kept in the ledger's open-slots index).
 OPEN_STATES: frozenset[str] = frozenset({"pending", "running", "failed", "quarantined"})
+#: Open states without a holder: a slot in one of them whose landing objects are gone is closed.
+VANISHABLE_STATES: frozenset[str] = frozenset({"pending", "failed", "quarantined"})
 ERROR_MAX_CHARS = 2000
+NoticeKind = Literal["quarantined", "unlisted_values"]
+NoticeState = Literal["pending", "sending", "sent"]
 
 
 class TransitionRefused(Exception):
@@ -40,6 +58,21 @@ class SlotCounts(BaseModel):
     rows_read: int = Field(default=0, ge=0)
     rows_written: int = Field(default=0, ge=0)
     bad_rows: int = Field(default=0, ge=0)
+
+
+class Notice(BaseModel):
+    """A message the slot's last transition owes someone: ``pending`` until a sender takes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: NoticeKind
+    state: NoticeState = "pending"
+    #: When a sender took it (``sending``); another may take it again once it is this old.
+    since: AwareDatetime | None = None
+
+    @property
+    def owed(self) -> bool:
+        return self.state != "sent"
 
 
 class SlotRecord(BaseModel):
@@ -64,12 +97,26 @@ class SlotRecord(BaseModel):
     error: str | None = None
     updated_at: AwareDatetime
     done_at: AwareDatetime | None = None
-    #: Epoch seconds after which DynamoDB's TTL may delete a ``done`` record.
+    #: Epoch seconds after which DynamoDB's TTL may delete a ``done`` or ``vanished`` record.
     expires_at: int | None = None
+    #: Times the slot was the one running when its step died without a verdict.
+    crashes: int = Field(default=0, ge=0)
+    #: Rows of the last conversion per partition value the catalog does not show.
+    unlisted_values: dict[str, int] | None = None
+    notice: Notice | None = None
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    def owes(self, kind: NoticeKind | None = None) -> bool:
+        """Whether a notice (of ``kind``) is still to be delivered."""
+        return self.notice is not None and self.notice.owed and (kind is None or self.notice.kind == kind)
+
+
+def _carried(record: SlotRecord | None) -> Notice | None:
+    """A notice not yet delivered survives the transitions that do not replace it."""
+    return record.notice if record is not None and record.owes() else None
 
 
 def _refuse(record: SlotRecord | None, action: str, rule: str) -> TransitionRefused:
@@ -86,7 +133,7 @@ def is_due(record: SlotRecord | None, observed: Fingerprint, now: datetime) -> b
     if record is None:
         return True
     match record.state:
-        case "pending" | "failed":
+        case "pending" | "failed" | "vanished":
             return True
         case "done":
             return record.fingerprint != observed.digest
@@ -129,6 +176,8 @@ def claim(
         bytes=observed.bytes,
         error=record.error if record and record.state != "done" else None,
         updated_at=now,
+        crashes=record.crashes if record and record.state not in ("done", "vanished") else 0,
+        notice=_carried(record),
     )
 
 
@@ -140,10 +189,20 @@ def _held_by(record: SlotRecord, holder: str, action: str) -> None:
 
 
 def complete(
-    record: SlotRecord, *, holder: str, counts: SlotCounts | None, now: datetime, retention: timedelta
+    record: SlotRecord,
+    *,
+    holder: str,
+    counts: SlotCounts | None,
+    now: datetime,
+    retention: timedelta,
+    unlisted: dict[str, int] | None = None,
 ) -> SlotRecord:
-    """``done`` with its counts (None: the service reports none, as a transform job does); TTL after ``retention``."""
+    """``done`` with its counts (None: the service reports none, as a transform job does); TTL after ``retention``.
+
+    ``unlisted``: rows written under partition values the catalog does not show; they owe a notice.
+    """
     _held_by(record, holder, "complete")
+    notice = Notice(kind="unlisted_values") if unlisted else _carried(record)
     return record.model_copy(
         update={
             "state": "done",
@@ -158,11 +217,16 @@ def complete(
             "updated_at": now,
             "done_at": now,
             "expires_at": int((now + retention).timestamp()),
+            "crashes": 0,
+            "unlisted_values": dict(unlisted) if unlisted else None,
+            "notice": notice,
         }
     )
 
 
-def _unheld(record: SlotRecord, state: SlotState, attempts: int, error: str, now: datetime) -> SlotRecord:
+def _unheld(
+    record: SlotRecord, state: SlotState, attempts: int, error: str, now: datetime, **more: object
+) -> SlotRecord:
     """The record no run holds any more, in ``state``, with the error that put it there."""
     return record.model_copy(
         update={
@@ -173,19 +237,31 @@ def _unheld(record: SlotRecord, state: SlotState, attempts: int, error: str, now
             "lease_expires_at": None,
             "error": error[:ERROR_MAX_CHARS],
             "updated_at": now,
+            **more,
         }
     )
 
 
-def _failed_attempt(record: SlotRecord, error: str, now: datetime, max_attempts: int) -> SlotRecord:
+def _failed_attempt(
+    record: SlotRecord, error: str, now: datetime, max_attempts: int, crashed: bool = False
+) -> SlotRecord:
     attempts = record.attempts + 1
-    return _unheld(record, "quarantined" if attempts >= max_attempts else "failed", attempts, error, now)
+    crashes = record.crashes + (1 if crashed else 0)
+    if attempts >= max_attempts:
+        quarantine = Notice(kind="quarantined")
+        return _unheld(record, "quarantined", attempts, error, now, crashes=crashes, notice=quarantine)
+    return _unheld(record, "failed", attempts, error, now, crashes=crashes)
 
 
-def fail(record: SlotRecord, *, holder: str, error: str, now: datetime, max_attempts: int) -> SlotRecord:
-    """``failed`` with one more attempt, or ``quarantined`` when that makes ``max_attempts``."""
+def fail(
+    record: SlotRecord, *, holder: str, error: str, now: datetime, max_attempts: int, crashed: bool = False
+) -> SlotRecord:
+    """``failed`` with one more attempt, or ``quarantined`` (owing a notice) when that makes ``max_attempts``.
+
+    ``crashed``: the slot was the one running when its step died; it also counts a crash.
+    """
     _held_by(record, holder, "fail")
-    return _failed_attempt(record, error, now, max_attempts)
+    return _failed_attempt(record, error, now, max_attempts, crashed)
 
 
 def release(record: SlotRecord, *, holder: str, error: str, now: datetime) -> SlotRecord:
@@ -208,7 +284,7 @@ def expire(record: SlotRecord, *, now: datetime, max_attempts: int) -> SlotRecor
 
 
 def requeue(record: SlotRecord | None, *, pipeline: Pipeline, slot: str, now: datetime) -> SlotRecord:
-    """``pending`` with its attempts reset (a backfill; releases a quarantined slot)."""
+    """``pending`` with its attempts and crashes reset (a backfill; releases a quarantined slot)."""
     if record is not None and record.state == "running" and not lease_expired(record, now):
         raise _refuse(record, "requeue", f"held by {record.holder}: requeue it after that run ends")
     return SlotRecord(
@@ -221,7 +297,62 @@ def requeue(record: SlotRecord | None, *, pipeline: Pipeline, slot: str, now: da
         objects=record.objects if record else 0,
         bytes=record.bytes if record else 0,
         updated_at=now,
+        notice=_carried(record),
     )
+
+
+def vanish(record: SlotRecord, *, now: datetime, retention: timedelta) -> SlotRecord:
+    """``vanished``: an open slot nobody holds whose landing objects are gone has nothing left to convert.
+
+    It leaves the open-slots index (no run lists its day again, no quarantine alarm counts it) and
+    expires after ``retention`` like a done record; if data lands in it again it is due again.
+    """
+    if record.state not in VANISHABLE_STATES:
+        raise _refuse(record, "close", "only a pending, failed or quarantined slot without data can be closed")
+    return _unheld(
+        record,
+        "vanished",
+        record.attempts,
+        "its landing objects were deleted: nothing to convert",
+        now,
+        expires_at=int((now + retention).timestamp()),
+    )
+
+
+# ---------------------------------------------------------------------------- notices (the outbox)
+
+
+def take_notice(record: SlotRecord, *, now: datetime, resend_after: timedelta) -> SlotRecord:
+    """The notice ``sending``, taken by one sender (conditional write); a stale ``sending`` may be taken again.
+
+    A sender that took it and died before publishing leaves it ``sending``: after ``resend_after``
+    (longer than any sender runs) another sender takes it, so it is delivered at least once.
+    """
+    notice = record.notice
+    if notice is None or notice.state == "sent":
+        raise _refuse(record, "take the notice of", "it owes none")
+    if notice.state == "sending" and notice.since is not None and now < notice.since + resend_after:
+        raise _refuse(record, "take the notice of", f"another sender took it at {notice.since.isoformat()}")
+    taken = notice.model_copy(update={"state": "sending", "since": now})
+    return record.model_copy(update={"version": record.version + 1, "notice": taken})
+
+
+def settle_notice(record: SlotRecord, *, delivered: bool) -> SlotRecord:
+    """After a publish: ``sent``, or ``pending`` again for the next sender when it failed."""
+    if record.notice is None or record.notice.state != "sending":
+        raise _refuse(record, "settle the notice of", "it is not being sent")
+    state: NoticeState = "sent" if delivered else "pending"
+    notice = record.notice.model_copy(update={"state": state, "since": None if not delivered else record.notice.since})
+    return record.model_copy(update={"version": record.version + 1, "notice": notice})
+
+
+def batch_order(records: list[SlotRecord]) -> list[SlotRecord]:
+    """The order a batch converts its slots in: the ones that never crashed a step first, oldest first.
+
+    The job converts slots one after the other; putting a slot that was running when an earlier
+    step died last means that if it kills this step too, every other slot was converted before it.
+    """
+    return sorted(records, key=lambda r: (r.crashes, r.slot))
 
 
 @dataclass(frozen=True)

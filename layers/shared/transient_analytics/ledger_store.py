@@ -1,14 +1,22 @@
 """The slot ledger in DynamoDB: reads, and conditional writes of the records ``ledger`` computes.
 
-Table: partition key ``pipeline`` (S), sort key ``slot`` (S). The sparse global secondary
-index ``open-slots`` (partition key ``open_pipeline``, sort key ``slot``) holds only the records
-that still have work or need a person (``open_pipeline`` is set for the open states and removed
-for ``done``), so one query finds every pending, failed, running or quarantined slot however old.
+Table: partition key ``pipeline`` (S), sort key ``slot`` (S). Two sparse global secondary indexes:
+``open-slots`` (partition key ``open_pipeline``, sort key ``slot``) holds only the records that
+still have work or need a person (``open_pipeline`` is set for the open states and removed for
+``done``), so one query finds every pending, failed, running or quarantined slot however old;
+``held-by`` (partition key ``holder``, sort key ``slot``) holds only the running records (only they
+have a holder), so one query finds every slot an execution holds, whatever its plan said.
+Index reads are eventually consistent; every write re-checks the version it read.
+
 No rules live here: a write succeeds only if the stored version is the one the transition read.
+A write whose response was lost (a time-out after DynamoDB applied it) and whose SDK retry then
+failed its own condition is recognised by reading the record back: if the stored item carries this
+write's own token, it took effect (:meth:`SlotLedger.write`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -20,6 +28,9 @@ from transient_analytics.ledger import SlotRecord
 from transient_analytics.slots import Pipeline
 
 OPEN_INDEX = "open-slots"
+HELD_INDEX = "held-by"
+#: Attribute carrying the token of the write that stored the item (not part of the record).
+WRITE_TOKEN = "write_token"
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -31,10 +42,19 @@ def to_item(record: SlotRecord) -> dict[str, Any]:
     return {k: _SERIALIZER.serialize(v) for k, v in data.items()}
 
 
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers (``Decimal``) back to ints, at any depth (maps of counts included)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def from_item(item: dict[str, Any]) -> SlotRecord:
-    data = {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
-    data = {k: int(v) if isinstance(v, Decimal) else v for k, v in data.items()}
-    return SlotRecord.model_validate(data)
+    return SlotRecord.model_validate({k: _plain(_DESERIALIZER.deserialize(v)) for k, v in item.items()})
 
 
 class SlotLedger:
@@ -77,6 +97,23 @@ class SlotLedger:
         )
         return {r.slot: r for r in records}
 
+    def held_by(self, holder: str) -> dict[str, SlotRecord]:
+        """Every record ``holder`` (an execution ARN) holds, from the ``held-by`` index (eventually consistent)."""
+        records = self._query(
+            IndexName=HELD_INDEX,
+            KeyConditionExpression="holder = :h",
+            ExpressionAttributeValues={":h": {"S": holder}},
+        )
+        return {r.slot: r for r in records}
+
+    def get(self, pipeline: Pipeline, slot: str) -> SlotRecord | None:
+        """The record of one slot, read consistently (None when there is none)."""
+        self._count("GetItem")
+        response = self._ddb.get_item(
+            TableName=self._table, Key={"pipeline": {"S": pipeline}, "slot": {"S": slot}}, ConsistentRead=True
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
     def get_many(self, pipeline: Pipeline, slots: list[str]) -> dict[str, SlotRecord]:
         """The current records of ``slots`` (consistent reads, 100 keys per call)."""
         found: dict[str, SlotRecord] = {}
@@ -94,7 +131,9 @@ class SlotLedger:
     def write(self, new: SlotRecord, expected_version: int | None) -> bool:
         """Store ``new`` if the stored record is still at ``expected_version`` (None: no record yet).
 
-        Returns False when another writer got there first; any other error propagates.
+        Returns False when another writer got there first; True when this write took effect, also
+        when its first attempt did and the SDK's retry then failed the condition (the record read
+        back carries this write's token). Any other error propagates.
         """
         if expected_version is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(slot)"}
@@ -103,11 +142,19 @@ class SlotLedger:
                 "ConditionExpression": "version = :v",
                 "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
             }
+        token = uuid.uuid4().hex  # this write's own mark: an identical record from another writer is not it
         self._count("PutItem")
         try:
-            self._ddb.put_item(TableName=self._table, Item=to_item(new), **condition)
+            self._ddb.put_item(TableName=self._table, Item={**to_item(new), WRITE_TOKEN: {"S": token}}, **condition)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+                return self._stored_token(new.pipeline, new.slot) == token
             raise
         return True
+
+    def _stored_token(self, pipeline: Pipeline, slot: str) -> str | None:
+        self._count("GetItem")
+        item = self._ddb.get_item(
+            TableName=self._table, Key={"pipeline": {"S": pipeline}, "slot": {"S": slot}}, ConsistentRead=True
+        ).get("Item", {})
+        return str(item[WRITE_TOKEN]["S"]) if WRITE_TOKEN in item else None

@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 from transient_analytics.slots import Pipeline
 
-Unit = Literal["Count", "Seconds"]
+Unit = Literal["Count", "Seconds", "None"]
 Emitter = Literal["prepare_run", "record_slots"]
 
 #: Namespace of every custom metric (the functions' ``POWERTOOLS_METRICS_NAMESPACE``).
@@ -88,6 +88,23 @@ SLOTS_QUARANTINED: Final = CustomMetric(
 )
 ROWS_WRITTEN: Final = CustomMetric("RowsWritten", "Count", "record_slots", PIPELINES, "rows in the committed output")
 BAD_ROWS: Final = CustomMetric("BadRows", "Count", "record_slots", PIPELINES, "input rows rejected by the job")
+UNLISTED_PARTITION_ROWS: Final = CustomMetric(
+    "UnlistedPartitionRows",
+    "Count",
+    "record_slots",
+    ("emr",),
+    "rows written under partition values the catalog does not project (hidden from Athena)",
+)
+RUN_COST_USD: Final = CustomMetric(
+    "EstimatedRunCostUSD",
+    "None",
+    "record_slots",
+    ("emr",),
+    "the run's compute at the stack's prices (cluster instance-hours, or the serverless job's billed usage), USD",
+)
+SLOT_COST_USD: Final = CustomMetric(
+    "EstimatedSlotCostUSD", "None", "record_slots", ("emr",), "each slot's share of its run's cost (by bytes), USD"
+)
 TRANSFORM_JOB_DURATION_SECONDS: Final = CustomMetric(
     "TransformJobDurationSeconds", "Seconds", "record_slots", ("transform",), "one value per transform job"
 )
@@ -106,6 +123,9 @@ RECORD_SLOTS_METRICS: Final[tuple[CustomMetric, ...]] = (
     SLOTS_QUARANTINED,
     ROWS_WRITTEN,
     BAD_ROWS,
+    UNLISTED_PARTITION_ROWS,
+    RUN_COST_USD,
+    SLOT_COST_USD,
     TRANSFORM_JOB_DURATION_SECONDS,
 )
 CUSTOM_METRICS: Final[dict[str, CustomMetric]] = {m.name: m for m in PREPARE_RUN_METRICS + RECORD_SLOTS_METRICS}

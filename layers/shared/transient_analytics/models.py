@@ -64,6 +64,11 @@ class ExecutionContext(BaseModel):
     id: str = Field(pattern=EXECUTION_ARN_PATTERN, description="$$.Execution.Id")
     name: str = Field(min_length=1, max_length=80, pattern=r"^[^:\s]+$", description="$$.Execution.Name")
     state_machine_arn: str = Field(pattern=STATE_MACHINE_ARN_PATTERN, description="$$.StateMachine.Id")
+    start_time: AwareDatetime | None = Field(
+        default=None,
+        description="$$.Execution.StartTime: a run without a scheduled time is dated by it, so every "
+        "retry of its PrepareRun plans the same run",
+    )
 
 
 class PrepareRunEvent(BaseModel):
@@ -173,6 +178,14 @@ class TransformJobOutcome(BaseModel):
     error: TaskError | None = None
 
 
+class RecordedServerlessJob(BaseModel):
+    """The part of the plan's serverless job ``record_slots`` needs (to find the job run it billed)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    job_name: str = Field(min_length=1, max_length=256)
+
+
 class RecordedPlan(BaseModel):
     """The part of the run plan ``record_slots`` needs back."""
 
@@ -181,6 +194,8 @@ class RecordedPlan(BaseModel):
     run_id: str = Field(min_length=1, max_length=64)
     slots: list[SlotWork] = Field(min_length=1, max_length=100)
     report_uri: str | None = None
+    backend: Literal["cluster", "serverless"] = "cluster"
+    serverless: RecordedServerlessJob | None = None
 
 
 Outcome = Literal["step_succeeded", "step_failed", "cluster_failed", "termination_failed", "transform"]
@@ -197,6 +212,10 @@ class RecordSlotsEvent(BaseModel):
     plan: RecordedPlan
     error: TaskError | None = None
     jobs: list[TransformJobOutcome] = Field(default_factory=list)
+    #: The cluster the run started (its billed usage), when it started one.
+    cluster_id: str | None = Field(default=None, pattern=r"^j-[A-Z0-9]{1,64}$")
+    #: The serverless job run (when the task returned one; a failed task is found by the job's name).
+    job_run_id: str | None = Field(default=None, pattern=r"^[0-9a-z]+$", max_length=64)
 
     @model_validator(mode="after")
     def _outcome_of_this_pipeline(self) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +26,11 @@ _NOT_SUBJECT = re.compile(r"[^\x20-\x7e]+")
 
 @dataclass(frozen=True)
 class CleanupReport:
-    """Clusters the notifier found still running for this execution, and what it did."""
+    """Compute the notifier found still running for this execution (clusters, job runs), and what it did."""
 
     terminated: tuple[str, ...] = ()
     error: str | None = None
+    what: str = "EMR cluster"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class ReleaseReport:
 
     released: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
+    #: Slots the job had converted before the run died (its report says so): recorded done.
+    converted: tuple[str, ...] = ()
     error: str | None = None
 
 
@@ -168,15 +172,16 @@ def render(
         lines.append(f"  cluster id:       {facts.cluster_id}")
     if cleanup is not None:
         lines.append("")
+        verb = "cancelled" if "job run" in cleanup.what else "terminated"
         if cleanup.terminated:
             lines.append(
-                "Cleanup:       terminated EMR cluster(s) still running for this execution: "
+                f"Cleanup:       {verb} {cleanup.what}(s) still running for this execution: "
                 + ", ".join(cleanup.terminated)
             )
         elif cleanup.error:
-            lines.append(f"Cleanup:       FAILED to check or terminate this execution's clusters: {cleanup.error}")
+            lines.append(f"Cleanup:       FAILED to check or stop this execution's {cleanup.what}s: {cleanup.error}")
         else:
-            lines.append("Cleanup:       no EMR cluster of this execution was still running.")
+            lines.append(f"Cleanup:       no {cleanup.what} of this execution was still running.")
     lines += ["", f"Console:       {console_url(region, detail.executionArn)}"]
     if pipeline == "train":
         lines.append(
@@ -185,30 +190,51 @@ def render(
             """--input '{"trigger": "manual"}'"""
         )
     slots = [s["slot"] for s in plan.get("slots") or [] if isinstance(s, dict) and isinstance(s.get("slot"), str)]
+    gave_back = release is not None and bool(release.released or release.failed or release.converted)
+    if gave_back and release is not None:
+        held = sorted({*release.released, *release.failed, *release.converted})
+        slots = sorted({*slots, *held})
     if slots:
-        rerun = backfill_command(pipeline, detail.stateMachineArn, slots[0], slots[-1])
-        if recorded(facts.states_entered, facts.failed_state):
-            lines.append(
-                "Recovery:      automatic: the slot ledger holds these slots as failed (or released) and the next run "
-                "takes them again; a slot that fails its maximum number of attempts is quarantined and reported."
-            )
-            lines.append(f"Re-run now:    {rerun}")
-        elif release is not None and (release.released or release.failed):
-            lines.append(
-                "Recovery:      automatic: this run ended before recording its slots, so the notifier gave them "
-                f"back to the ledger (released: {', '.join(release.released) or '-'}; "
-                f"failed, one attempt counted: {', '.join(release.failed) or '-'}); the next run takes them again."
-            )
-            lines.append(f"Re-run now:    {rerun}")
-        else:  # the run ended before RecordSlots recorded its slots: they stay claimed until the lease ends
-            if release is not None and release.error:
-                lines.append(f"Ledger:        FAILED to release this run's slots: {release.error}")
-            lines.append(
-                "Recovery:      automatic once the claim's lease ends: this run did not record its slots, so the "
-                "ledger holds them as claimed by this execution until then; the next run after that takes them again."
-            )
-            lines.append(f"Re-run later:  {rerun}  (after the lease ends; until then a backfill leaves them alone)")
+        lines += _recovery(pipeline, detail.stateMachineArn, slots, facts, cleanup, release)
     return Notification(subject=subject, message="\n".join(lines) + "\n")
+
+
+def _recovery(
+    pipeline: str,
+    state_machine_arn: str,
+    slots: list[str],
+    facts: ExecutionFacts,
+    cleanup: CleanupReport | None,
+    release: ReleaseReport | None,
+) -> list[str]:
+    """What becomes of the run's slots, and the command that converts them now (or later)."""
+    rerun = backfill_command(pipeline, state_machine_arn, slots[0], slots[-1])
+    if recorded(facts.states_entered, facts.failed_state):
+        return [
+            "Recovery:      automatic: the slot ledger holds these slots as failed (or released) and the next run "
+            "takes them again; a slot that fails its maximum number of attempts is quarantined and reported.",
+            f"Re-run now:    {rerun}",
+        ]
+    if release is not None and (release.released or release.failed or release.converted):
+        return [
+            "Recovery:      automatic: this run ended before recording its slots, so the notifier gave them "
+            f"back to the ledger (released: {', '.join(release.released) or '-'}; "
+            f"failed, one attempt counted: {', '.join(release.failed) or '-'}; "
+            f"converted before it ended: {', '.join(release.converted) or '-'}); "
+            "the next run takes the others again.",
+            f"Re-run now:    {rerun}",
+        ]
+    lines = []  # nothing held any more, or the notifier could not give the slots back
+    if release is not None and release.error:
+        lines.append(f"Ledger:        FAILED to release this run's slots: {release.error}")
+    if cleanup is not None and cleanup.error:
+        lines.append("Ledger:        slots left claimed: the cluster may still be converting them")
+    return [
+        *lines,
+        "Recovery:      automatic: a slot this run still holds is taken again by the next run once its "
+        "claim's lease ends (the lease is the run's own worst case: README, Lease arithmetic).",
+        f"Re-run later:  {rerun}  (after the lease ends; until then a backfill leaves them alone)",
+    ]
 
 
 def backfill_command(pipeline: str, state_machine_arn: str, first_slot: str, last_slot: str) -> str:
@@ -244,3 +270,59 @@ def quarantine_notification(
             "",
         ]
     return Notification(subject=subject, message="\n".join(lines))
+
+
+def notice_renderer(
+    settings: Any, pipeline: str, state_machine_arn: str
+) -> Callable[[str, list[SlotRecord]], Notification]:
+    """The message for each kind of notice a slot can owe (``notices.deliver`` calls it per kind).
+
+    ``settings`` is RecordSlots' or NotifyFailure's: both carry NAME_PREFIX, MAX_SLOT_ATTEMPTS,
+    PARTITION_COLUMN and PARTITION_VALUES.
+    """
+    values = [v for v in str(settings.PARTITION_VALUES).split(",") if v]
+
+    def render_notice(kind: str, records: list[SlotRecord]) -> Notification:
+        if kind == "quarantined":
+            return quarantine_notification(
+                settings.NAME_PREFIX, pipeline, state_machine_arn, records, settings.MAX_SLOT_ATTEMPTS
+            )
+        return unlisted_values_notification(settings.NAME_PREFIX, records, settings.PARTITION_COLUMN, values)
+
+    return render_notice
+
+
+def unlisted_values_notification(
+    stack: str, records: list[SlotRecord], partition_column: str, partition_values: list[str]
+) -> Notification:
+    """One message naming the slots whose rows the curated table cannot show, and the parameter that fixes it.
+
+    The rows are in S3 (nothing was dropped); Athena's partition projection lists the partition
+    column's values (``PartitionValues``), so a value missing from it stays invisible to every query.
+    """
+    unlisted: dict[str, int] = {}
+    for r in records:
+        for value, rows in (r.unlisted_values or {}).items():
+            unlisted[value] = unlisted.get(value, 0) + rows
+    values = ", ".join(sorted(unlisted))
+    hidden = sum(unlisted.values())
+    subject = sns_subject(
+        f"[transient-analytics] EMR pipeline: {hidden} row(s) hidden from Athena: {partition_column}={values}"
+    )
+    wanted = ",".join([*partition_values, *sorted(v for v in unlisted if v not in partition_values)])
+    lines = [
+        f"Rows of the EMR pipeline ({stack}) were written under {partition_column} values that the",
+        f"curated_characters table does not project, so no Athena query shows them (PartitionValues: "
+        f"{','.join(partition_values) or '-'}). Nothing was dropped: the files are in S3.",
+        "",
+    ]
+    for r in records:
+        per_value = ", ".join(f"{v}: {n} row(s)" for v, n in sorted((r.unlisted_values or {}).items()))
+        lines += [f"Slot:          {r.slot} (run {r.run_id or '-'})", f"Hidden:        {per_value}", ""]
+    lines += [
+        "Make them visible: add the values to the PartitionValues parameter and deploy, e.g.",
+        f"  sam deploy --stack-name {stack} --parameter-overrides PartitionValues={wanted}",
+        "(a value for null or empty is __HIVE_DEFAULT_PARTITION__; declare the column non-nullable in the",
+        "schema to reject such rows instead).",
+    ]
+    return Notification(subject=subject, message="\n".join(lines) + "\n")

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from transient_analytics import layout, naming
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.models import Pipeline, PrepareRunEvent, SlotWork, Trigger
-from transient_analytics.settings import PrepareRunSettings
+from transient_analytics.run_bounds import SERVERLESS_START_ALLOWANCE_SECONDS, serverless_task_timeout
+from transient_analytics.settings import PrepareRunSettings, SparkBackend
 from transient_analytics.slots import Fingerprint, slot_id
-from transient_analytics.tags import execution_tag_value
+from transient_analytics.tags import ascii_tag_safe, execution_tag_value
 
 #: Tag keys put on every EMR cluster and transform job a run starts.
 TAG_EXECUTION = "transient-analytics:execution"
@@ -53,8 +54,29 @@ class EmrPlan(BaseModel):
     configurations: list[dict[str, Any]]
     auto_termination: dict[str, int]
     spark_submit_args: list[str]
+    #: CreateCluster's TimeoutSecondsPath: a cluster not running by then is given up.
+    cluster_start_timeout_seconds: int
     step_timeout_seconds: int
     tags: list[Tag]
+
+
+class ServerlessPlan(BaseModel):
+    """What the EMR pipeline sends to ``emr-serverless:startJobRun.sync``: the same job, the same arguments."""
+
+    job_name: str
+    #: The run's id; the state machine appends ``$$.Execution.RedriveCount`` (a Retry re-sends the same
+    #: token and so reaches the same job run; a redrive, a new attempt, gets a new one).
+    client_token: str
+    #: StartJobRun's ExecutionTimeoutMinutes: the step timeout, at least EMR Serverless's 5 minutes.
+    execution_timeout_minutes: int
+    #: The Task's TimeoutSecondsPath: the job's own time-out plus the application's start-up allowance.
+    task_timeout_seconds: int
+    entry_point: str
+    entry_point_arguments: list[str]
+    spark_submit_parameters: str
+    log_uri: str
+    #: StartJobRun's Tags is a map, and its values are ASCII only.
+    tags: dict[str, str]
 
 
 class TransformPlan(BaseModel):
@@ -83,7 +105,10 @@ class RunPlan(BaseModel):
     reason: str
     slots: list[SlotWork] = Field(default_factory=list)
     report_uri: str | None = None
+    #: Where the EMR pipeline's Spark job runs (the state machine chooses its branch by it).
+    backend: SparkBackend = "cluster"
     emr: EmrPlan | None = None
+    serverless: ServerlessPlan | None = None
     transform: TransformPlan | None = None
 
 
@@ -113,15 +138,19 @@ def resolve_scheduled_time(
     return t.replace(second=0, microsecond=0), "given"
 
 
-def spark_submit_args(
-    job_uri: str, schema_uri: str, column: str, run_id: str, report_uri: str, slots: list[SlotWork]
+def job_arguments(
+    schema_uri: str,
+    column: str,
+    run_id: str,
+    report_uri: str,
+    slots: list[SlotWork],
+    partition_values: str = "",
 ) -> list[str]:
-    """``command-runner.jar`` arguments of the Spark step (cluster deploy mode): one job, every slot."""
+    """The Spark job's own arguments (after its script): one job, every slot, on either backend.
+
+    ``partition_values``: the catalog's list (comma-separated); the job reports rows with other values.
+    """
     args = [
-        "spark-submit",
-        "--deploy-mode",
-        "cluster",
-        job_uri,
         "--schema",
         schema_uri,
         "--partition-column",
@@ -131,9 +160,34 @@ def spark_submit_args(
         "--report",
         report_uri,
     ]
+    if partition_values:
+        args += ["--partition-values", partition_values]
     for s in slots:
         args += ["--slot", s.slot, s.input_uri, s.output_uri, s.fingerprint]
     return args
+
+
+def spark_submit_args(job_uri: str, arguments: list[str]) -> list[str]:
+    """``command-runner.jar`` arguments of the EMR step (cluster deploy mode): the job and its arguments."""
+    return ["spark-submit", "--deploy-mode", "cluster", job_uri, *arguments]
+
+
+def serverless_plan(
+    settings: PrepareRunSettings, scheduled: datetime, run_id: str, arguments: list[str], tags: list[Tag]
+) -> ServerlessPlan:
+    task_timeout = serverless_task_timeout(settings)
+    bucket = settings.DATA_BUCKET
+    return ServerlessPlan(
+        job_name=f"{naming.sanitize_base_name(settings.NAME_PREFIX, 128)}-emr-{run_id}",
+        client_token=run_id,
+        execution_timeout_minutes=(task_timeout - SERVERLESS_START_ALLOWANCE_SECONDS) // 60,
+        task_timeout_seconds=task_timeout,
+        entry_point=layout.s3_uri(bucket, layout.JOB_KEY),
+        entry_point_arguments=arguments,
+        spark_submit_parameters=settings.SERVERLESS_SPARK_SUBMIT_PARAMETERS,
+        log_uri=layout.s3_uri(bucket, layout.serverless_log_prefix(scheduled)),
+        tags={t.Key: ascii_tag_safe(t.Value) for t in tags},
+    )
 
 
 def instance_groups(s: PrepareRunSettings) -> list[dict[str, Any]]:
@@ -232,32 +286,39 @@ def build_plan(
         )
         for start, fp in claimed
     ]
-    emr = transform = None
+    emr = serverless = transform = None
     report_uri = layout.s3_uri(bucket, layout.run_report_key(pipeline, rid)) if slots else None
     if slots and pipeline == "emr" and report_uri:
         job_uri = layout.s3_uri(bucket, layout.JOB_KEY)
         schema_uri = layout.s3_uri(bucket, layout.SCHEMA_KEY)
-        instances: dict[str, Any] = {
-            "InstanceGroups": instance_groups(settings),
-            "KeepJobFlowAliveWhenNoSteps": True,
-            "TerminationProtected": False,
-        }
-        if settings.EMR_SUBNET_ID:
-            instances["Ec2SubnetId"] = settings.EMR_SUBNET_ID
-        emr = EmrPlan(
-            cluster_name=naming.cluster_name(settings.NAME_PREFIX, "emr", scheduled, execution.id),
-            log_uri=layout.s3_uri(bucket, layout.emr_log_prefix(scheduled)),
-            partition_column=settings.PARTITION_COLUMN,
-            job_uri=job_uri,
-            schema_uri=schema_uri,
-            report_uri=report_uri,
-            instances=instances,
-            configurations=[c.model_dump(exclude_defaults=True) for c in settings.EMR_CONFIGURATIONS],
-            auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
-            spark_submit_args=spark_submit_args(job_uri, schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots),
-            step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
-            tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
+        arguments = job_arguments(
+            schema_uri, settings.PARTITION_COLUMN, rid, report_uri, slots, settings.PARTITION_VALUES
         )
+        if settings.SPARK_BACKEND == "serverless":
+            serverless = serverless_plan(settings, scheduled, rid, arguments, tags)
+        else:
+            instances: dict[str, Any] = {
+                "InstanceGroups": instance_groups(settings),
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "TerminationProtected": False,
+            }
+            if settings.EMR_SUBNET_ID:
+                instances["Ec2SubnetId"] = settings.EMR_SUBNET_ID
+            emr = EmrPlan(
+                cluster_name=naming.cluster_name(settings.NAME_PREFIX, "emr", scheduled, execution.id),
+                log_uri=layout.s3_uri(bucket, layout.emr_log_prefix(scheduled)),
+                partition_column=settings.PARTITION_COLUMN,
+                job_uri=job_uri,
+                schema_uri=schema_uri,
+                report_uri=report_uri,
+                instances=instances,
+                configurations=[c.model_dump(exclude_defaults=True) for c in settings.EMR_CONFIGURATIONS],
+                auto_termination={"IdleTimeout": settings.EMR_IDLE_TIMEOUT_SECONDS},
+                spark_submit_args=spark_submit_args(job_uri, arguments),
+                cluster_start_timeout_seconds=settings.EMR_CLUSTER_START_TIMEOUT_SECONDS,
+                step_timeout_seconds=settings.SPARK_STEP_TIMEOUT_SECONDS,
+                tags=[*tags, Tag(Key=TAG_EMR_MANAGED_POLICIES, Value="true")],
+            )
     elif slots:
         if not model_name:
             raise ValueError("a transform run with slots needs the production model's name")
@@ -280,6 +341,8 @@ def build_plan(
         reason=reason,
         slots=slots,
         report_uri=report_uri,
+        backend=settings.SPARK_BACKEND if pipeline == "emr" else "cluster",
         emr=emr,
+        serverless=serverless,
         transform=transform,
     )

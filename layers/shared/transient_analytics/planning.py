@@ -8,8 +8,19 @@ Calls per run, for a 24-hour lookback of 15-minute slots: one ``ListObjectsV2`` 
 window and the open slots touch (2 for a 24-hour window; one more page per 1,000 objects that
 day), one consistent ``Query`` of the window's records, one ``Query`` of the open-slots index, and
 one conditional ``PutItem`` per claimed slot (at most the per-run maximum), plus, for a backfill,
-one ``Query`` of its range and one ``PutItem`` per requeued slot, and one ``PutItem`` per slot whose
-claim expired unrecorded.
+one ``Query`` of its range and one ``PutItem`` per requeued slot, one ``PutItem`` per slot whose
+claim expired unrecorded and one per open slot whose data was deleted (closed ``vanished``).
+
+**A claim belongs to its execution.** Step Functions retries PrepareRun on errors that can arrive
+after the function ran (``Lambda.ServiceException``, a time-out): the retry finds the slots its
+own execution already holds (``running``, ``holder`` = this execution), keeps them without a
+second write, claims more only up to the per-run maximum, and returns the same plan, because the
+plan depends only on the execution (its input and its start time, not this invocation's clock)
+and on what it holds. A claim whose response was lost counts too (``SlotLedger.write`` reads it
+back); a claim that lost a race is re-read, and kept if it is this execution's after all. Faults,
+for each write: a retry after it finds the slot held by its own execution; a crash right after it
+leaves the slot held until the retry (or, if the execution dies, NotifyFailure finds it by holder);
+a concurrent run's conditional write on the same version fails, so the slot is held by one only.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import PrepareRunEvent, Trigger
 from transient_analytics.plan import RunPlan, build_plan, resolve_scheduled_time
 from transient_analytics.registry import ProductionModel
+from transient_analytics.run_bounds import lease
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import (
     GRIDS,
@@ -44,6 +56,7 @@ class Landing(Protocol):
 class Ledger(Protocol):
     def window(self, pipeline: Pipeline, first_slot: str, last_slot: str) -> dict[str, SlotRecord]: ...
     def open(self, pipeline: Pipeline) -> dict[str, SlotRecord]: ...
+    def get(self, pipeline: Pipeline, slot: str) -> SlotRecord | None: ...
     def write(self, new: SlotRecord, expected_version: int | None) -> bool: ...
 
 
@@ -65,6 +78,10 @@ class RunStats:
     #: Slots another execution claimed between this run's read and its write.
     lost_races: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
+    #: Slots this execution already held when it planned (a retried PrepareRun).
+    kept: list[str] = field(default_factory=list)
+    #: Open slots closed because their landing objects are gone.
+    vanished: list[str] = field(default_factory=list)
 
 
 def waiting_since(slot_end: datetime, observed: Fingerprint, now: datetime) -> datetime:
@@ -80,11 +97,6 @@ def lookback(pipeline: Pipeline, settings: PrepareRunSettings) -> timedelta:
     if pipeline == "emr":
         return timedelta(hours=settings.EMR_LOOKBACK_HOURS)
     return timedelta(days=settings.TRANSFORM_LOOKBACK_DAYS)
-
-
-def lease(pipeline: Pipeline, settings: PrepareRunSettings) -> timedelta:
-    seconds = settings.EMR_CLAIM_LEASE_SECONDS if pipeline == "emr" else settings.TRANSFORM_CLAIM_LEASE_SECONDS
-    return timedelta(seconds=seconds)
 
 
 def max_slots(pipeline: Pipeline, settings: PrepareRunSettings) -> int:
@@ -116,11 +128,17 @@ def backfill_range(request: PrepareRunEvent, settings: PrepareRunSettings, sched
 
 
 def requeue(
-    pipeline: Pipeline, starts: list[datetime], with_data: set[datetime], now: datetime, store: Ledger
+    pipeline: Pipeline,
+    starts: list[datetime],
+    with_data: set[datetime],
+    now: datetime,
+    store: Ledger,
+    retention: timedelta,
 ) -> tuple[dict[str, SlotRecord], list[str]]:
     """Mark the backfill slots that hold landing data pending (quarantined ones released).
 
-    A slot without data is left as it is: a pending record for it would never be claimed.
+    A slot without data gets no pending record (it would never be claimed); an open one nobody
+    holds is closed ``vanished`` (a quarantined slot whose bad file was deleted, then backfilled).
     """
     if not starts:
         return {}, []
@@ -129,6 +147,11 @@ def requeue(
     for start in starts:
         sid = slot_id(start)
         current = records.get(sid)
+        if start not in with_data and current is not None and current.state in ledger.VANISHABLE_STATES:
+            closed = ledger.vanish(current, now=now, retention=retention)
+            if store.write(closed, current.version):
+                records[sid] = closed
+            continue
         if start not in with_data or (current is not None and current.state == "pending"):
             continue
         try:
@@ -142,16 +165,39 @@ def requeue(
 
 
 def expire_abandoned(
-    records: dict[str, SlotRecord], now: datetime, max_attempts: int, store: Ledger
+    records: dict[str, SlotRecord], now: datetime, max_attempts: int, store: Ledger, holder: str
 ) -> dict[str, SlotRecord]:
-    """Record each running slot whose lease has ended as one failed attempt (quarantined at the maximum)."""
+    """Record each running slot whose lease has ended (another execution's) as one failed attempt."""
     changed = {}
     for sid, current in records.items():
-        if ledger.lease_expired(current, now):
+        if ledger.lease_expired(current, now) and current.holder != holder:
             new = ledger.expire(current, now=now, max_attempts=max_attempts)
             if store.write(new, current.version):
                 changed[sid] = new
     return changed
+
+
+def close_vanished(
+    records: dict[str, SlotRecord],
+    with_data: set[str],
+    looked_at: set[str],
+    now: datetime,
+    retention: timedelta,
+    store: Ledger,
+) -> dict[str, SlotRecord]:
+    """Close (``vanished``) each open slot nobody holds that this run listed and found without landing objects."""
+    changed = {}
+    for sid, current in records.items():
+        if current.state in ledger.VANISHABLE_STATES and sid in looked_at and sid not in with_data:
+            new = ledger.vanish(current, now=now, retention=retention)
+            if store.write(new, current.version):
+                changed[sid] = new
+    return changed
+
+
+def _held_fingerprint(record: SlotRecord) -> Fingerprint:
+    """What a slot held when this execution claimed it (the plan names that, not what lies there now)."""
+    return Fingerprint(digest=record.fingerprint or "", objects=record.objects, bytes=record.bytes)
 
 
 def prepare_run(
@@ -164,13 +210,16 @@ def prepare_run(
 ) -> tuple[RunPlan, RunStats]:
     """Find the due slots, claim the oldest up to the per-run maximum, and plan the run for them.
 
-    A transform run reads the production model first: without one (no model promoted yet) it claims
-    nothing, and its due slots wait in the ledger, unclaimed and unfailed, with the reason in the plan.
+    A retry of the same execution keeps what it already holds (see the module docstring). A transform
+    run reads the production model first: without one (no model promoted yet) it claims nothing, and
+    its due slots wait in the ledger, unclaimed and unfailed, with the reason in the plan.
     """
     pipeline = request.pipeline
+    me = request.execution.id
     model = _production_model(pipeline, production)
     grid = GRIDS[pipeline]
-    scheduled, source = resolve_scheduled_time(request.input.scheduled_time, now, settings.MAX_BACKFILL_DAYS)
+    started = request.execution.start_time or now
+    scheduled, source = resolve_scheduled_time(request.input.scheduled_time, started, settings.MAX_BACKFILL_DAYS)
     trigger: Trigger = request.input.trigger or (
         "backfill" if request.input.backfill or source == "given" else "manual"
     )
@@ -182,31 +231,40 @@ def prepare_run(
     candidates |= {parse_slot_id(sid) for sid, r in open_records.items() if r.state != "quarantined"}
     candidates = {s for s in candidates if grid.end_of(s) <= closed_end}
     observed = observe(pipeline, settings.DATA_BUCKET, candidates, landing)
-    records, requeued = requeue(pipeline, backfill_starts, set(observed), now, store)
+    retention = timedelta(days=settings.DONE_RETENTION_DAYS)
+    records, requeued = requeue(pipeline, backfill_starts, set(observed), now, store, retention)
     if window:
         records.update(store.window(pipeline, slot_id(window[0]), slot_id(window[-1])))
     for sid, rec in open_records.items():
         records.setdefault(sid, rec)
-    records.update(expire_abandoned(records, now, settings.MAX_SLOT_ATTEMPTS, store))
+    records.update(expire_abandoned(records, now, settings.MAX_SLOT_ATTEMPTS, store, me))
     by_id = {slot_id(s): fp for s, fp in observed.items()}
+    vanished = close_vanished(records, set(by_id), {slot_id(s) for s in candidates}, now, retention, store)
+    records.update(vanished)
+    kept = {sid: r for sid, r in records.items() if r.state == "running" and r.holder == me}
+    slot_ends = {slot_id(s): waiting_since(grid.end_of(s), fp, now) for s, fp in observed.items()}
     selection = ledger.select(
-        by_id,
-        records,
-        slot_ends={slot_id(s): waiting_since(grid.end_of(s), fp, now) for s, fp in observed.items()},
+        {sid: fp for sid, fp in by_id.items() if sid not in kept},
+        {sid: r for sid, r in records.items() if sid not in kept},
+        slot_ends=slot_ends,
         now=now,
-        max_slots=max_slots(pipeline, settings),
+        max_slots=max(0, max_slots(pipeline, settings) - len(kept)),
     )
-    claimed: list[tuple[datetime, Fingerprint]] = []
+    kept_lag = [now - slot_ends[sid] for sid in kept if sid in slot_ends]
+    lag = max([selection.lag, *kept_lag])
+    held = dict(kept)
     lost: list[str] = []
-    run_id = naming.run_id(scheduled, request.execution.id)
-    if pipeline == "transform" and model is None and selection.claim:
-        waiting = [*selection.claim, *selection.waiting]
+    run_id = naming.run_id(scheduled, me)
+    if pipeline == "transform" and model is None and (selection.claim or kept):
+        waiting = sorted([*kept, *selection.claim, *selection.waiting])  # kept: only if production vanished
         reason = (
             f"no model to score with yet: {len(waiting)} slot(s) with data wait unclaimed until model training "
             "promotes the first model (start the training state machine)"
         )
         plan = build_plan(request, settings, scheduled, trigger, [], reason)
-        stats = RunStats([], waiting, selection.held, selection.quarantined, selection.lag, requeued=requeued)
+        stats = RunStats(
+            [], waiting, selection.held, selection.quarantined, lag, requeued=requeued, vanished=sorted(vanished)
+        )
         return plan, stats
     for sid in selection.claim:
         current = records.get(sid)
@@ -215,15 +273,18 @@ def prepare_run(
             pipeline=pipeline,
             slot=sid,
             observed=by_id[sid],
-            holder=request.execution.id,
+            holder=me,
             run_id=run_id,
             now=now,
             lease=lease(pipeline, settings),
         )
         if store.write(new, current.version if current else None):
-            claimed.append((parse_slot_id(sid), by_id[sid]))
+            held[sid] = new
+        elif (fresh := store.get(pipeline, sid)) is not None and fresh.state == "running" and fresh.holder == me:
+            held[sid] = fresh  # this execution's claim after all (an earlier attempt of this PrepareRun)
         else:
             lost.append(sid)
+    claimed = [(parse_slot_id(r.slot), _held_fingerprint(r)) for r in ledger.batch_order(list(held.values()))]
     reason = _reason(claimed, selection, lost, len(observed))
     plan = build_plan(request, settings, scheduled, trigger, claimed, reason, model.model_name if model else None)
     stats = RunStats(
@@ -231,9 +292,11 @@ def prepare_run(
         waiting=selection.waiting,
         held=selection.held,
         quarantined=selection.quarantined,
-        lag=selection.lag,
+        lag=lag,
         lost_races=lost,
         requeued=requeued,
+        kept=sorted(kept),
+        vanished=sorted(vanished),
     )
     return plan, stats
 

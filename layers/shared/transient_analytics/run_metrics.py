@@ -15,6 +15,7 @@ from transient_analytics.models import RecordSlotsEvent
 from transient_analytics.plan import RunPlan
 from transient_analytics.planning import RunStats
 from transient_analytics.recording import RecordResult
+from transient_analytics.run_cost import RunCost
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,26 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def recording_metrics(event: RecordSlotsEvent, result: RecordResult) -> list[MetricValue]:
-    """record_slots's metrics: slots converted, failed and quarantined, rows, and each transform job's duration."""
+def recording_metrics(event: RecordSlotsEvent, result: RecordResult, cost: RunCost | None = None) -> list[MetricValue]:
+    """record_slots's metrics: slots converted, failed and quarantined, rows, and each transform job's duration.
+
+    Only what this invocation recorded counts (``result.fresh``): a retried RecordSlots does not count twice.
+    """
+    fresh = [r for sid, r in result.records.items() if sid in result.fresh]
+    done = [r for r in fresh if r.state == "done"]
     values = [
-        MetricValue(mc.SLOTS_CONVERTED, len(result.converted)),
-        MetricValue(mc.SLOTS_FAILED, len(result.failed) + len(result.quarantined)),
-        MetricValue(mc.SLOTS_QUARANTINED, len(result.quarantined)),
-        MetricValue(mc.ROWS_WRITTEN, result.rows_written),
-        MetricValue(mc.BAD_ROWS, result.bad_rows),
+        MetricValue(mc.SLOTS_CONVERTED, len(done)),
+        MetricValue(mc.SLOTS_FAILED, sum(1 for r in fresh if r.state in ("failed", "quarantined"))),
+        MetricValue(mc.SLOTS_QUARANTINED, sum(1 for r in fresh if r.state == "quarantined")),
+        MetricValue(mc.ROWS_WRITTEN, sum(r.rows_written or 0 for r in done)),
+        MetricValue(mc.BAD_ROWS, sum(r.bad_rows or 0 for r in done)),
     ]
+    if event.pipeline == "emr":
+        hidden = sum(sum((r.unlisted_values or {}).values()) for r in done)
+        values.append(MetricValue(mc.UNLISTED_PARTITION_ROWS, hidden))
+    if cost is not None and result.fresh:  # a retried recording does not count the run's cost twice
+        values.append(MetricValue(mc.RUN_COST_USD, float(cost.total)))
+        values += [MetricValue(mc.SLOT_COST_USD, float(share)) for share in cost.per_slot.values()]
     for job in event.jobs:
         start, end = _epoch((job.job or {}).get("TransformStartTime")), _epoch((job.job or {}).get("TransformEndTime"))
         if start is not None and end is not None and end >= start:

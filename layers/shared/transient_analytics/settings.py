@@ -20,6 +20,9 @@ from transient_analytics.naming import MODEL_BASE_NAME_MAX
 Workflow = Literal["emr", "transform", "train"]
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
+SparkBackend = Literal["cluster", "serverless"]
+#: ``--conf key=value`` pairs only (``spark.master`` is refused by a validator: EMR Serverless sets it).
+_SPARK_CONF = r"^(--conf spark\.[A-Za-z0-9_.-]+=[^\s]+)( --conf spark\.[A-Za-z0-9_.-]+=[^\s]+)*$"
 SageMakerInstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")]
 
 
@@ -50,26 +53,47 @@ class PrepareRunSettings(BaseModel):
     EMR_SUBNET_ID: str = Field(default="", pattern=r"^(subnet-[0-9a-f]{8,17})?$")
     EMR_IDLE_TIMEOUT_SECONDS: int = Field(default=1800, ge=60, le=604800)
     EMR_CONFIGURATIONS: list[EmrConfiguration] = Field(default_factory=list)
-    SPARK_STEP_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    #: CreateCluster's TimeoutSecondsPath: a cluster not running by then is given up (and terminated).
+    EMR_CLUSTER_START_TIMEOUT_SECONDS: int = Field(default=1200, ge=300, le=1800)
+    #: The template's MaxValue keeps the run's worst case within the state machine's TimeoutSeconds.
+    SPARK_STEP_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=7200)
+    #: Where the Spark job runs: a transient EMR cluster, or the stack's EMR Serverless application.
+    SPARK_BACKEND: SparkBackend = "cluster"
+    #: The serverless job's worker sizes and Spark tuning (StartJobRun's SparkSubmitParameters).
+    SERVERLESS_SPARK_SUBMIT_PARAMETERS: str = Field(
+        default=(
+            "--conf spark.driver.cores=2 --conf spark.driver.memory=4g --conf spark.executor.cores=4 "
+            "--conf spark.executor.memory=8g --conf spark.dynamicAllocation.maxExecutors=4"
+        ),
+        pattern=_SPARK_CONF,
+    )
     TRANSFORM_INSTANCE_TYPE: SageMakerInstanceType = "ml.m5.large"
     TRANSFORM_INSTANCE_COUNT: int = Field(default=1, ge=1, le=20)
     TRANSFORM_MAX_PAYLOAD_MB: int = Field(default=6, ge=1, le=100)
-    TRANSFORM_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    TRANSFORM_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=7200)
     MAX_BACKFILL_DAYS: int = Field(default=366, ge=1, le=3650)
     LEDGER_TABLE: str = Field(min_length=3, max_length=255)
     #: A run looks this far back for slots with landing data (older open slots come from the ledger).
     EMR_LOOKBACK_HOURS: int = Field(default=24, ge=1, le=24 * 31)
     TRANSFORM_LOOKBACK_DAYS: int = Field(default=7, ge=1, le=366)
     EMR_MAX_SLOTS_PER_RUN: int = Field(default=8, ge=1, le=96)
-    TRANSFORM_MAX_SLOTS_PER_RUN: int = Field(default=3, ge=1, le=31)
-    #: A claim is held this long; it must outlast the state machine's own timeout.
-    EMR_CLAIM_LEASE_SECONDS: int = Field(default=11700, ge=600, le=7 * 86400)
-    TRANSFORM_CLAIM_LEASE_SECONDS: int = Field(default=15300, ge=600, le=7 * 86400)
+    TRANSFORM_MAX_SLOTS_PER_RUN: int = Field(default=3, ge=1, le=4)
     MAX_BACKFILL_SLOTS: int = Field(default=2976, ge=1, le=35136)
     #: A slot whose claim expired unrecorded this many times in total with its failures is quarantined.
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     #: The production pointer the transform reads its model from (model training writes it).
     PRODUCTION_TABLE: str | None = Field(default=None, min_length=3, max_length=255)
+    #: The catalog's PartitionValues (comma-separated), passed to the job so it reports the others.
+    PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
+    #: ``vanished`` records expire (DynamoDB TTL) this long after their data was found gone.
+    DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+
+    @field_validator("SERVERLESS_SPARK_SUBMIT_PARAMETERS")
+    @classmethod
+    def _no_spark_master(cls, value: str) -> str:
+        if "--conf spark.master=" in value:
+            raise ValueError("must not set spark.master: EMR Serverless sets it (a job that does is refused)")
+        return value
 
     @field_validator("EMR_CONFIGURATIONS", mode="before")
     @classmethod
@@ -99,6 +123,12 @@ class NotifyFailureSettings(BaseModel):
     CLEANUP_EMR_CLUSTERS: bool = True
     LEDGER_TABLE: str = Field(min_length=3, max_length=255)
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+    NAME_PREFIX: str = Field(min_length=1, max_length=64)
+    #: The stack's EMR Serverless application: a dead run's job run is cancelled there (empty: none).
+    EMR_SERVERLESS_APPLICATION_ID: str = Field(default="", pattern=r"^[0-9a-z]*$", max_length=64)
+    PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
 
     def pipeline_for(self, state_machine_arn: str) -> Workflow | None:
         """Which of our state machines this is (a slot pipeline or the training), or None if it is not ours."""
@@ -124,6 +154,12 @@ class RecordSlotsSettings(BaseModel):
     MAX_SLOT_ATTEMPTS: int = Field(default=3, ge=1, le=100)
     #: ``done`` records are kept this long, then expired by DynamoDB's TTL.
     DONE_RETENTION_DAYS: int = Field(default=400, ge=1, le=3650)
+    PARTITION_COLUMN: str = Field(default=DEFAULT_PARTITION_COLUMN, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    #: The catalog's PartitionValues (comma-separated), named in the notice about rows it cannot show.
+    PARTITION_VALUES: str = Field(default="", pattern=r"^([^,]+(,[^,]+)*)?$")
+    #: The stack's EMR Serverless application (empty with the cluster backend) and its architecture.
+    EMR_SERVERLESS_APPLICATION_ID: str = Field(default="", pattern=r"^[0-9a-z]*$", max_length=64)
+    SERVERLESS_ARCHITECTURE: Literal["X86_64", "ARM64"] = "ARM64"
 
 
 class PrepareTrainingSettings(BaseModel):

@@ -54,3 +54,20 @@ def execution_tag_value(execution_arn: str) -> str:
     if not execution_arn:
         raise ValueError("execution_arn must not be empty")
     return tag_safe(execution_arn)
+
+
+#: EMR Serverless's StartJobRun ``TagValue``: ASCII only (botocore ``emr-serverless`` model).
+ASCII_TAG_SYMBOLS = frozenset(" _.:/=+-@")
+
+
+def ascii_tag_safe(value: str) -> str:
+    """``value`` if EMR Serverless accepts it as a tag value (``[A-Za-z0-9 /_.:=+@-]*``), else a stand-in.
+
+    The same construction as :func:`tag_safe`, ASCII only: a job run's execution tag reads as the
+    execution ARN whenever the ARN is plain ASCII, and is distinct for names that are not.
+    """
+    if len(value) <= TAG_VALUE_MAX and all((ch.isascii() and ch.isalnum()) or ch in ASCII_TAG_SYMBOLS for ch in value):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+    cleaned = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in ASCII_TAG_SYMBOLS else REPLACEMENT for ch in value)
+    return f"{cleaned[: TAG_VALUE_MAX - DIGEST_CHARS - 1]}/{digest}"

@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 
-from transient_analytics.aws import Clusters, CompletionEvents, Executions, Objects, Topic
+from transient_analytics.aws import Clusters, CompletionEvents, Executions, Meter, Objects, Topic
+from transient_analytics.cost import PriceTable
 from transient_analytics.ledger_store import SlotLedger
 from transient_analytics.model_registry import ModelPackages, ProductionPointer, TrainingOutputs
 from transient_analytics.settings import (
@@ -62,6 +63,17 @@ def record_slots_ports() -> tuple[SlotLedger, Objects, Topic, CompletionEvents]:
 
 
 @cache
+def record_slots_prices() -> PriceTable:
+    return load_settings(PriceTable, os.environ)
+
+
+@cache
+def meter() -> Meter:
+    """What AWS billed a run (RecordSlots prices it; NotifyFailure cancels a dead run's job run through it)."""
+    return Meter(boto3.client("emr"), boto3.client("emr-serverless"))
+
+
+@cache
 def notify_failure_settings() -> NotifyFailureSettings:
     return load_settings(NotifyFailureSettings, os.environ)
 
@@ -79,6 +91,12 @@ def clusters() -> Clusters:
 @cache
 def notify_failure_ledger() -> SlotLedger:
     return SlotLedger(boto3.client("dynamodb"), notify_failure_settings().LEDGER_TABLE)
+
+
+@cache
+def notify_failure_objects() -> Objects:
+    """The run reports of dead runs (which slot was running when the step died)."""
+    return Objects(boto3.client("s3"))
 
 
 @cache
