@@ -38,8 +38,8 @@ from typing import Any
 from offline.runners.serverless_job import parse_spark_submit_parameters, worker_utilization
 
 #: template.yaml ``ServerlessIdleTimeoutMinutes``, ``ServerlessMaximumVcpu``, ``ServerlessMaximumMemoryGB`` defaults.
-TEMPLATE_IDLE_TIMEOUT_MINUTES = 15
-TEMPLATE_MAXIMUM_VCPU = 32
+TEMPLATE_IDLE_TIMEOUT_MINUTES = 30
+TEMPLATE_MAXIMUM_VCPU = 48
 TEMPLATE_MAXIMUM_MEMORY_GB = 128
 APPLICATION_ID = "00benchapplication"
 #: Where the start-up assumptions come from (printed with them).

@@ -78,8 +78,10 @@ def test_the_application_stops_after_the_idle_timeout_and_not_while_a_job_runs()
     assert not app.started(T0)  # nothing ever ran: stopped
     app.add(T0, T0 + timedelta(minutes=3))
     assert app.started(T0 + timedelta(minutes=1))  # running
-    assert app.started(T0 + timedelta(minutes=3 + 15) - timedelta(seconds=1))
-    assert not app.started(T0 + timedelta(minutes=3 + 15))  # idle for the whole timeout: auto-stopped
+    assert app.started(T0 + timedelta(minutes=3 + TEMPLATE_IDLE_TIMEOUT_MINUTES) - timedelta(seconds=1))
+    assert not app.started(
+        T0 + timedelta(minutes=3 + TEMPLATE_IDLE_TIMEOUT_MINUTES)
+    )  # idle for the whole timeout: auto-stopped
 
 
 def test_a_longer_idle_timeout_means_fewer_cold_starts_and_every_run_is_warm_or_cold() -> None:
