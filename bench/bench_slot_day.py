@@ -1,6 +1,6 @@
 """A simulated day of scheduled EMR ticks: v1 beside the slot ledger on a cluster and on EMR Serverless.
 
-    python -m bench.bench_slot_day [--ticks 96] [--seed 7] [--job-start 90] [--app-start 60] [--idle-timeout 15] ...
+    python -m bench.bench_slot_day [--ticks 96] [--seed 7] [--job-start 90] [--app-start 60] [--idle-timeout 30] ...
 
 A discrete-event simulation (no sleeping, no AWS, no Spark): each tick at a 15-minute boundary
 starts a run; the assumptions are printed first, the figures side by side, never asserted.
@@ -32,7 +32,7 @@ from bench.slot_day_backends import ClusterBackend, ServerlessBackend
 from bench.slot_day_ledger import settings, simulate_ledger
 from bench.slot_day_model import MEASURED_ROWS_PER_SECOND, Assumptions, make_day
 from bench.slot_day_outcome import Outcome
-from bench.slot_day_serverless import ServerlessTiming
+from bench.slot_day_serverless import TEMPLATE_IDLE_TIMEOUT_MINUTES, ServerlessTiming
 from bench.slot_day_v1 import simulate_v1
 from transient_analytics.cost import PriceTable
 from transient_analytics.plan import instance_groups
@@ -176,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--job-start", type=float, default=90.0, help="serverless: seconds to a job's driver")
     parser.add_argument("--app-start", type=float, default=60.0, help="serverless: more seconds when it had stopped")
-    parser.add_argument("--idle-timeout", type=float, default=15.0, help="serverless: auto-stop after idle minutes")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=float(TEMPLATE_IDLE_TIMEOUT_MINUTES),
+        help="serverless: auto-stop after idle minutes (template default)",
+    )
     args = parser.parse_args(argv)
     if args.ticks < 12 or not 0 <= args.empty_share < 0.9 or args.rate <= 0 or args.rows < 1:
         parser.error("--ticks must be >= 12, --empty-share in [0, 0.9), --rate > 0, --rows >= 1")
