@@ -130,6 +130,7 @@ lint: $(STAMP) ## ruff (check and format check)
 typecheck: $(STAMP) ## mypy, strict: the functions and the shared layer (what Lambda runs), then the twin and the demos
 	$(VENV)/bin/mypy functions layers/shared/transient_analytics
 	$(VENV)/bin/mypy offline demo
+	$(VENV)/bin/mypy --strict bench/bench_slot_day.py bench/slot_day_*.py
 
 format: $(STAMP) ## ruff format + autofix
 	$(VENV)/bin/ruff format .

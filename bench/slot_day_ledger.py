@@ -1,10 +1,12 @@
 """The slot ledger's behaviour, driven by the layer's real code over an in-memory landing and ledger.
 
-``planning.prepare_run`` (slot grid, landing fingerprints, ``ledger.select`` and
-``ledger.claim``, the run plan) before the cluster, ``recording.record`` (``ledger.complete`` /
-``ledger.fail``, quarantine) after it, with the Spark job's per-slot report (a poison slot fails,
-the others of its batch convert). The in-memory ledger's writes are conditional on the record's
-version, as the DynamoDB store's are. Only the durations and the job's outcome are simulated.
+``planning.prepare_run`` (slot grid, landing fingerprints, ``ledger.select`` and ``ledger.claim``,
+the run plan for the settings' ``SPARK_BACKEND``) before the Spark job, ``recording.record``
+(``ledger.complete`` / ``ledger.fail``, quarantine) after it, with the Spark job's per-slot report (a
+poison slot fails, the others of its batch convert), then ``run_cost.estimate`` (RecordSlots' pricing:
+the backend's billed usage, ``cost.run_cost`` and ``cost.slot_costs``). The in-memory ledger's writes
+are conditional on the record's version, as the DynamoDB store's are. Only the durations, the job's
+outcome and the usage AWS would report are simulated (:mod:`bench.slot_day_backends`).
 """
 
 from __future__ import annotations
@@ -12,33 +14,27 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from bench.slot_day_model import (
-    BYTES_PER_ROW,
-    DAY,
-    GRID,
-    MAX_DRAIN_TICKS,
-    PIPELINE,
-    Assumptions,
-    Day,
-    cluster_time,
-    minutes,
-    ticks,
-)
+from bench.slot_day_backends import Backend, Run, billed_minutes
+from bench.slot_day_model import BYTES_PER_ROW, DAY, GRID, MAX_DRAIN_TICKS, PIPELINE, Assumptions, Day, minutes, ticks
 from bench.slot_day_outcome import Outcome, Tracker
-from transient_analytics import planning, recording
+from bench.slot_day_serverless import APPLICATION_ID
+from transient_analytics import planning, recording, run_cost
+from transient_analytics.cost import PriceTable
 from transient_analytics.ledger import SlotRecord
 from transient_analytics.models import (
     ExecutionContext,
     PrepareRunEvent,
     RecordedPlan,
+    RecordedServerlessJob,
     RecordSlotsEvent,
     RunRequest,
     TaskError,
 )
 from transient_analytics.plan import RunPlan
-from transient_analytics.settings import PrepareRunSettings, RecordSlotsSettings
+from transient_analytics.settings import PrepareRunSettings, RecordSlotsSettings, SparkBackend
 from transient_analytics.slots import ObjectRef, Pipeline, parse_slot_id, slot_id
 
 ACCOUNT = "123456789012"
@@ -92,11 +88,16 @@ class Reports:
         return self.by_uri.get(uri)
 
 
-def settings() -> tuple[PrepareRunSettings, RecordSlotsSettings]:
-    """The handlers' settings with their defaults (only the required names given)."""
+def settings(backend: SparkBackend = "cluster") -> tuple[PrepareRunSettings, RecordSlotsSettings]:
+    """The handlers' settings with their defaults (only the required names and the backend given)."""
     common = {"DATA_BUCKET": "bench-data", "NAME_PREFIX": "bench", "LEDGER_TABLE": "bench-ledger"}
-    prep = PrepareRunSettings.model_validate({**common, "TRANSFORM_JOB_BASE_NAME": "ta-abalone"})
-    rec = RecordSlotsSettings.model_validate({**common, "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT}:bench"})
+    prep = PrepareRunSettings.model_validate(
+        {**common, "TRANSFORM_JOB_BASE_NAME": "ta-abalone", "SPARK_BACKEND": backend}
+    )
+    application = APPLICATION_ID if backend == "serverless" else ""
+    rec = RecordSlotsSettings.model_validate(
+        {**common, "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT}:bench", "EMR_SERVERLESS_APPLICATION_ID": application}
+    )
     return prep, rec
 
 
@@ -111,10 +112,12 @@ class Event:
     payload: Any = field(compare=False, default=None)
 
 
-def simulate_ledger(a: Assumptions, day: Day) -> Outcome:
-    """The day with the ledger, then drain ticks until it is idle (at most :data:`MAX_DRAIN_TICKS`)."""
-    prep, rec = settings()
-    out, track = Outcome(max_lag_metric_minutes=0.0, drain_ticks=0), Tracker(day)
+def simulate_ledger(a: Assumptions, day: Day, backend: Backend, prices: PriceTable | None = None) -> Outcome:
+    """The day with the ledger on ``backend``, then drain ticks until it is idle (at most :data:`MAX_DRAIN_TICKS`)."""
+    prep, rec = settings("serverless" if backend.name == "serverless" else "cluster")
+    sim = _Recording(backend, prices or PriceTable(), rec)
+    out = Outcome(backend=backend.name, max_lag_metric_minutes=0.0, drain_ticks=0)
+    track = Tracker(day)
     landing, store, reports = MemoryLanding(day), MemoryLedger(), Reports()
     queue: list[Event] = []
     seq = 0
@@ -132,7 +135,7 @@ def simulate_ledger(a: Assumptions, day: Day) -> Outcome:
         landing.now = ev.at
         if ev.kind == "record":
             in_flight -= 1
-            _record(ev.payload, ev.at, store, reports, rec, track, out)
+            sim.record(ev.payload, ev.at, store, reports, track, out)
             continue
         plan, lag = _tick(ev.at, ev.seq, prep, landing, store)
         out.max_lag_metric_minutes = max(out.max_lag_metric_minutes or 0.0, minutes(lag))
@@ -141,15 +144,15 @@ def simulate_ledger(a: Assumptions, day: Day) -> Outcome:
         if plan.work:
             rows = sum(o.rows for s in plan.slots for o in day.of_slot(parse_slot_id(s.slot), ev.at))
             objects = sum(s.objects for s in plan.slots)
-            duration = cluster_time(a, rows)
-            out.clusters += 1
-            out.empty_clusters += 1 if objects == 0 else 0
-            out.cluster_minutes += minutes(duration)
-            track.intervals.append((ev.at, ev.at + duration))
+            run = backend.start(ev.at, plan, rows, fails=any(s.slot == slot_id(day.poison) for s in plan.slots))
+            out.runs += 1
+            out.empty_runs += 1 if objects == 0 else 0
+            out.cold_starts += 1 if run.cold else 0
+            track.intervals.append((ev.at, ev.at + run.duration))
             in_flight += 1
-            push(ev.at + duration, 0, "record", (plan, ev.seq))
+            push(ev.at + run.duration, 0, "record", (plan, ev.seq, run))
         idle = not plan.work and in_flight == 0 and not store.open(PIPELINE).keys() - _quarantined(store)
-        if ev.at >= last_day_tick and not idle and out.drain_ticks < MAX_DRAIN_TICKS:
+        if ev.at >= last_day_tick and not idle and (out.drain_ticks or 0) < MAX_DRAIN_TICKS:
             push(ev.at + GRID.length, 1, "tick")
     states = {s: r.state for (_, s), r in store.records.items()}
     for sid, state in sorted(states.items()):
@@ -160,6 +163,7 @@ def simulate_ledger(a: Assumptions, day: Day) -> Outcome:
         if len(conversions) > 1:
             again = ", ".join(f"{t:%H:%MZ}" for t, _ in conversions[1:])
             out.notes.append(f"{sid} converted again at {again} (its contents changed: late file), partition replaced")
+    out.notes.extend(backend.notes())
     return track.finish(out, states)
 
 
@@ -167,7 +171,7 @@ def _quarantined(store: MemoryLedger) -> set[str]:
     return {s for (_, s), r in store.records.items() if r.state == "quarantined"}
 
 
-def _execution(seq: int) -> ExecutionContext:
+def execution_context(seq: int) -> ExecutionContext:
     name = f"tick-{seq:04d}"
     return ExecutionContext(
         id=f"arn:aws:states:us-east-1:{ACCOUNT}:execution:bench-emr-pipeline:{name}",
@@ -180,49 +184,63 @@ def _tick(
     at: datetime, seq: int, prep: PrepareRunSettings, landing: MemoryLanding, store: MemoryLedger
 ) -> tuple[RunPlan, timedelta]:
     event = PrepareRunEvent(
-        pipeline=PIPELINE, input=RunRequest(scheduled_time=at, trigger="schedule"), execution=_execution(seq)
+        pipeline=PIPELINE, input=RunRequest(scheduled_time=at, trigger="schedule"), execution=execution_context(seq)
     )
     plan, stats = planning.prepare_run(event, prep, at, landing, store)
     return plan, stats.lag
 
 
-def _record(
-    payload: tuple[RunPlan, int],
-    at: datetime,
-    store: MemoryLedger,
-    reports: Reports,
-    rec: RecordSlotsSettings,
-    track: Tracker,
-    out: Outcome,
-) -> None:
-    plan, seq = payload
-    lines = []
-    for s in plan.slots:
-        if s.slot == slot_id(track.day.poison):
-            lines.append({"slot": s.slot, "status": "failed", "error": POISON_ERROR})
-        else:
-            rows = s.bytes // BYTES_PER_ROW
-            lines.append(
-                {
-                    "slot": s.slot,
-                    "status": "converted",
-                    "manifest_uri": s.manifest_uri,
-                    "rows_read": rows,
-                    "rows_written": rows,
-                    "bad_rows": 0,
-                }
-            )
-    assert plan.report_uri is not None
-    reports.by_uri[plan.report_uri] = {"format": 1, "run_id": plan.run_id, "slots": lines}
-    failed = [line for line in lines if line["status"] == "failed"]
-    event = RecordSlotsEvent(
-        pipeline=PIPELINE,
-        outcome="step_failed" if failed else "step_succeeded",
-        execution=_execution(seq),
-        plan=RecordedPlan(run_id=plan.run_id, slots=plan.slots, report_uri=plan.report_uri),
-        error=TaskError(Error="States.TaskFailed", Cause=POISON_ERROR) if failed else None,
-    )
-    result = recording.record(event, rec, at, store, reports)
-    by_slot = {s.slot: s for s in plan.slots}
-    for sid in result.converted:
-        track.convert(sid, at, by_slot[sid].fingerprint)
+class _Recording:
+    """RecordSlots after a run: ``recording.record`` on the job's report, then ``run_cost.estimate`` on its bill."""
+
+    def __init__(self, backend: Backend, prices: PriceTable, rec: RecordSlotsSettings) -> None:
+        self.backend, self.prices, self.rec = backend, prices, rec
+
+    def record(
+        self,
+        payload: tuple[RunPlan, int, Run],
+        at: datetime,
+        store: MemoryLedger,
+        reports: Reports,
+        track: Tracker,
+        out: Outcome,
+    ) -> None:
+        plan, seq, run = payload
+        lines: list[dict[str, Any]] = []
+        for s in plan.slots:
+            if s.slot == slot_id(track.day.poison):
+                lines.append({"slot": s.slot, "status": "failed", "error": POISON_ERROR})
+            else:
+                rows = s.bytes // BYTES_PER_ROW
+                converted = {"status": "converted", "manifest_uri": s.manifest_uri, "rows_read": rows}
+                lines.append({"slot": s.slot, **converted, "rows_written": rows, "bad_rows": 0})
+        assert plan.report_uri is not None
+        reports.by_uri[plan.report_uri] = {"format": 1, "run_id": plan.run_id, "slots": lines}
+        failed = any(line["status"] == "failed" for line in lines)
+        job = RecordedServerlessJob(job_name=plan.serverless.job_name) if plan.serverless else None
+        event = RecordSlotsEvent(
+            pipeline=PIPELINE,
+            outcome="step_failed" if failed else "step_succeeded",
+            execution=execution_context(seq),
+            plan=RecordedPlan(
+                run_id=plan.run_id, slots=plan.slots, report_uri=plan.report_uri, backend=plan.backend, serverless=job
+            ),
+            error=TaskError(Error="States.TaskFailed", Cause=POISON_ERROR) if failed else None,
+            cluster_id=run.cluster_id,
+            # as the ASL sends it: the job run's id when the task succeeded (a failed one is found by its name)
+            job_run_id=None if failed else run.job_run_id,
+        )
+        result = recording.record(event, self.rec, at, store, reports)
+        by_slot = {s.slot: s for s in plan.slots}
+        for sid in result.converted:
+            track.convert(sid, at, by_slot[sid].fingerprint)
+        cost, why = run_cost.estimate(event, self.rec, self.prices, self.backend)
+        if cost is None:
+            raise RuntimeError(f"run {plan.run_id}: RecordSlots could not price it: {why}")
+        out.cost_usd += cost.total
+        for sid, share in cost.per_slot.items():
+            out.slot_cost_usd[sid] = out.slot_cost_usd.get(sid, Decimal(0)) + share
+        cluster, vcpu, gb = billed_minutes(cost.usage)
+        out.cluster_minutes += cluster
+        out.vcpu_minutes += vcpu
+        out.gb_minutes += gb

@@ -1,8 +1,8 @@
 """The simulated day: its assumptions, the landing data of its slots, and the clock of its ticks.
 
-Everything both behaviours (:mod:`bench.slot_day_v1`, :mod:`bench.slot_day_ledger`) run on: the
-same seeded day of landing objects (empty slots, an evening peak, a poison slot, a late file),
-and a cluster's duration from the rows it converts.
+Everything the behaviours (:mod:`bench.slot_day_v1`, :mod:`bench.slot_day_ledger` on either Spark
+backend) run on: the same seeded day of landing objects (empty slots, an evening peak, a poison slot,
+a late file), the Spark work's duration from the rows it converts, and a cluster's life around it.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ class Assumptions:
             f"- {self.ticks} ticks every 15 minutes from {slot_id(DAY + GRID.length)}; runs convert closed slots only",
             f"- cluster start {minutes(self.cluster_start)} min, terminate {minutes(self.terminate)} min; "
             "cluster-minutes count from CreateCluster to terminated",
-            f"- Spark step = {self.step_overhead.total_seconds():.0f} s fixed overhead + rows / "
-            f"{self.rows_per_second:,.0f} rows/s (local Spark, README: 5M rows in 30 s warm); one step per cluster "
-            f"converts every slot of its batch (median slot: {self.rows_median:,} rows, "
+            f"- Spark work = {self.step_overhead.total_seconds():.0f} s fixed overhead + rows / "
+            f"{self.rows_per_second:,.0f} rows/s (local Spark, README: 5M rows in 30 s warm), the same on both "
+            f"backends; one job per run converts every slot of its batch (median slot: {self.rows_median:,} rows, "
             f"{median_step:.0f} s)",
             f"- rows per slot: log-normal around {self.rows_median:,} (sigma 0.5), 1-3 files; "
             f"{self.empty_share:.0%} of slots empty; evening peak: {self.peak_slots} slots at "
@@ -142,10 +142,14 @@ def _object(rnd: random.Random, slot: datetime, name: str, rows: int, visible_at
     )
 
 
+def spark_time(a: Assumptions, rows: int) -> timedelta:
+    """The Spark job over ``rows``, once its driver runs: the cluster's step, the serverless job's execution."""
+    return a.step_overhead + timedelta(seconds=rows / a.rows_per_second)
+
+
 def cluster_time(a: Assumptions, rows: int) -> timedelta:
     """A cluster's life: start, one Spark step over ``rows``, terminate."""
-    step = a.step_overhead + timedelta(seconds=rows / a.rows_per_second)
-    return a.cluster_start + step + a.terminate
+    return a.cluster_start + spark_time(a, rows) + a.terminate
 
 
 def ticks(a: Assumptions) -> Iterator[datetime]:

@@ -1,31 +1,55 @@
-"""How a behaviour's day is scored: clusters, cluster-minutes, slots converted, lost or waiting, lag.
+"""How a behaviour's day is scored: runs, billed compute, cost, slots converted, lost or waiting, lag.
 
-A slot counts as converted only when its final contents (late file included) were converted.
+A slot counts as converted only when its final contents (late file included) were converted. Lag is
+measured per version of a slot's contents (its last file landed, at the earliest the slot's end, to
+the RecordSlots that recorded it converted); the 95th percentile is the nearest rank over every
+version converted (a lost slot has no lag: it is counted as lost instead).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from bench.slot_day_model import GRID, Day, minutes
 from transient_analytics.slots import fingerprint, slot_id
+
+
+def nearest_rank(values: list[float], percent: float) -> float:
+    """The ``percent``-th percentile by nearest rank (the smallest value at least ``percent`` % of all reach)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
 
 
 @dataclass
 class Outcome:
     """One behaviour's figures over the day."""
 
-    clusters: int = 0
-    empty_clusters: int = 0
+    backend: str = "cluster"
+    runs: int = 0
+    empty_runs: int = 0
+    #: Serverless: job runs submitted to a stopped application (it auto-starts first).
+    cold_starts: int = 0
     cluster_minutes: float = 0.0
+    #: Billed: a job run's ``billedResourceUtilization``; a cluster's instances' vCPUs and memory for their minutes.
+    vcpu_minutes: float = 0.0
+    gb_minutes: float = 0.0
+    cost_usd: Decimal = Decimal(0)
+    #: Each slot's share of the runs' costs (``cost.slot_costs``), summed over the runs that carried it.
+    slot_cost_usd: dict[str, Decimal] = field(default_factory=dict)
     slots_with_data: int = 0
     converted: int = 0
     lost: int = 0
     quarantined: int = 0
     waiting: int = 0
     max_lag_minutes: float = 0.0
-    most_clusters_at_once: int = 0
+    lags: list[float] = field(default_factory=list)
+    most_at_once: int = 0
     max_lag_metric_minutes: float | None = None
     drain_ticks: int | None = None
     notes: list[str] = field(default_factory=list)
@@ -33,6 +57,15 @@ class Outcome:
     @property
     def cluster_minutes_per_slot(self) -> float:
         return self.cluster_minutes / self.slots_with_data if self.slots_with_data else 0.0
+
+    @property
+    def cost_per_slot(self) -> Decimal:
+        """The day's cost over its slots with data (lost and quarantined slots included: they were paid for)."""
+        return self.cost_usd / self.slots_with_data if self.slots_with_data else Decimal(0)
+
+    @property
+    def p95_lag_minutes(self) -> float:
+        return nearest_rank(self.lags, 95)
 
 
 @dataclass
@@ -46,7 +79,7 @@ class Tracker:
     def convert(self, slot: str, at: datetime, digest: str) -> None:
         self.converted.setdefault(slot, []).append((at, digest))
 
-    def finish(self, out: Outcome, final_states: dict[str, str] | None = None) -> Outcome:
+    def finish(self, out: Outcome, final_states: Mapping[str, str] | None = None) -> Outcome:
         end_of_time = datetime.max.replace(tzinfo=UTC)
         for start in self.day.with_data():
             sid = slot_id(start)
@@ -70,10 +103,11 @@ class Tracker:
             for digest, visible in versions.items():
                 times = [t for t, d in done if d == digest]
                 if times:
-                    out.max_lag_minutes = max(out.max_lag_minutes, minutes(min(times) - visible))
+                    out.lags.append(minutes(min(times) - visible))
+        out.max_lag_minutes = max(out.lags, default=0.0)
         events = sorted([(s, 1) for s, _ in self.intervals] + [(e, -1) for _, e in self.intervals])
         running = 0
         for _, step in events:
             running += step
-            out.most_clusters_at_once = max(out.most_clusters_at_once, running)
+            out.most_at_once = max(out.most_at_once, running)
         return out

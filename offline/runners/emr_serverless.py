@@ -17,10 +17,12 @@ Faults, and what each does (AWS's behaviour, as far as documented):
 * **A start that took effect but whose answer was lost** (:class:`Fault` ``after_start``): the
   job runs on; the retry finds it by its token.
 * **The execution stopped** (``context.cancelled()``): Step Functions cancels the job run
-  (best effort, ``CancelJobRun``): the job is killed, the run CANCELLED.
+  (best effort, ``CancelJobRun``): the job is killed, the run CANCELLED; so does anyone's CancelJobRun.
 * **ExecutionTimeoutMinutes** passed: the service cancels the run (CANCELLED); the budget is
   ``minutes x seconds_per_timeout_minute`` seconds of this machine, so a test sets a small one.
 * The job exits non-zero: FAILED, ``stateDetails`` carrying the job's own error line.
+* The application cannot auto-start (``application_start_failure``): FAILED before the job ran ("failed to
+  submit the job run to the application", *Job run states*), the application left STOPPED.
 
 A run that does not end in SUCCESS fails the task with ``States.TaskFailed``, the cause being the
 job run's description (:func:`failure_cause`); a refused request fails it with
@@ -30,7 +32,6 @@ job run's description (:func:`failure_cause`); a refused request fails it with
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -57,13 +58,13 @@ from offline.runners.emr_serverless_api import (
     start_job_run_problems,
     sync_output,
 )
-from offline.runners.s3 import parse_s3_uri
 from offline.runners.serverless_job import (
     JobOutcome,
     JobRequest,
     LocalSparkJob,
     ServerlessJob,
     parse_spark_submit_parameters,
+    upload_driver_log,
     worker_utilization,
 )
 
@@ -109,6 +110,7 @@ class EmrServerlessRunner:
         job: ServerlessJob | None = None,
         seconds_per_timeout_minute: float = 60.0,
         faults: list[Fault] | None = None,
+        application_start_failure: str | None = None,
     ) -> None:
         self.work_dir = work_dir
         self.region = region
@@ -117,6 +119,8 @@ class EmrServerlessRunner:
         self.seconds_per_timeout_minute = seconds_per_timeout_minute
         #: Consumed one per task invocation, in order.
         self.faults = list(faults or [])
+        #: Why an application that must auto-start cannot (capacity, subnets): its job runs end FAILED unrun.
+        self.application_start_failure = application_start_failure
         #: Every job run started, in order (a retry that found its run by token adds none).
         self.job_runs: list[JobRunRecord] = []
         self._by_token: dict[tuple[str, str], JobRunRecord] = {}
@@ -176,7 +180,7 @@ class EmrServerlessRunner:
                         "ConflictException", f"clientToken {token!r} was used with other parameters", 409
                     )
                 return self._by_token[key]
-            self._check_application(request["applicationId"])
+            started_now = self._check_application(request["applicationId"])
             try:
                 started = self.emr_serverless.start_job_run(clientToken=token, **request)
             except ClientError as exc:
@@ -196,13 +200,19 @@ class EmrServerlessRunner:
             record = JobRunRecord(key[0], started["jobRunId"], started["arn"], token, request, job, log_uri)
             self._by_token[key] = record
             self.job_runs.append(record)
+        if started_now and self.application_start_failure:  # "failed to submit the job run to the application"
+            details = f"Application {key[0]} failed to start: {self.application_start_failure}"
+            self._update(record, state="FAILED", state_details=details[:256], ended_at=datetime.now(UTC))
+            record.state = "FAILED"
+            record.done.set()
+            return record
         self._update(record, state="RUNNING", started_at=datetime.now(UTC))
         self.progress(f"job run {record.job_run_id} ({request.get('name', '')}) started on {key[0]}")
         threading.Thread(target=self._run, args=(record, context), daemon=True).start()
         return record
 
-    def _check_application(self, application_id: str) -> None:
-        """The application exists and takes jobs; a CREATED or STOPPED one auto-starts (if allowed)."""
+    def _check_application(self, application_id: str) -> bool:
+        """The application exists and takes jobs; a CREATED or STOPPED one auto-starts (if allowed): True then."""
         try:
             app = self.emr_serverless.get_application(applicationId=application_id)["application"]
         except ClientError as exc:
@@ -216,15 +226,20 @@ class EmrServerlessRunner:
             raise service_error(
                 "ValidationException", f"Application {application_id} is {app['state']}, auto-start off"
             )
-        if app["state"] != "STARTED":
+        if app["state"] == "STARTED":
+            return False
+        if not self.application_start_failure:
             self.emr_serverless.start_application(applicationId=application_id)
             self.progress(f"application {application_id} auto-started (was {app['state']})")
+        return True
 
     def _run(self, record: JobRunRecord, context: TaskContext) -> None:
         """The job, then the run's final state, details, modelled usage and driver log."""
         deadline = time.monotonic() + record.job.timeout_seconds
 
-        def running() -> bool:
+        def running() -> bool:  # a CancelJobRun from anyone (the failure notifier's) cancels it too
+            if self._update(record) in ("CANCELLING", "CANCELLED"):
+                record.cancel_requested.set()
             return not record.cancel_requested.is_set() and time.monotonic() <= deadline
 
         try:
@@ -247,7 +262,7 @@ class EmrServerlessRunner:
                 state, details = "FAILED", f"{FAILED_DETAILS} ExitCode: {outcome.exit_code}.{last}"
             seconds = min(outcome.seconds, record.job.timeout_seconds)
             billed, total = worker_utilization(record.job.conf, seconds)
-            self._upload_log(record, outcome.log)
+            upload_driver_log(self.s3, record.log_uri, record.application_id, record.job_run_id, outcome.log)
             with record.lock:
                 record.outcome, record.state = outcome, state
                 self._update(
@@ -266,21 +281,15 @@ class EmrServerlessRunner:
         finally:
             record.done.set()
 
-    def _update(self, record: JobRunRecord, **attributes: Any) -> None:
-        """Set the job run's fields in moto's backend (moto's own job runs stay SUCCESS and hold no usage)."""
+    def _update(self, record: JobRunRecord, **attributes: Any) -> str:
+        """Set the job run's fields in moto's backend (moto's own job runs stay SUCCESS and hold no usage);
+        its state after."""
         backend = emrserverless_backends[self._account(record)][self.region]
         job_run = backend.get_job_run(record.application_id, record.job_run_id)
-        for name, value in {**attributes, "updated_at": datetime.now(UTC)}.items():
+        for name, value in {**attributes, "updated_at": datetime.now(UTC)}.items() if attributes else ():
             setattr(job_run, name, value)
+        return str(job_run.state)
 
     @staticmethod
     def _account(record: JobRunRecord) -> str:
         return record.arn.split(":")[4]
-
-    def _upload_log(self, record: JobRunRecord, log: str) -> None:
-        """The driver's output where EMR Serverless puts it: ``<LogUri>applications/<app>/jobs/<run>/SPARK_DRIVER/``."""
-        if not record.log_uri.startswith("s3://"):
-            return
-        bucket, prefix = parse_s3_uri(record.log_uri.rstrip("/") + "/")
-        key = f"{prefix}applications/{record.application_id}/jobs/{record.job_run_id}/SPARK_DRIVER/stderr.gz"
-        self.s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(log.encode()))

@@ -22,6 +22,7 @@ Dynamic allocation, start-up and queueing are not modelled.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from offline.integrations import TaskContext, TaskFailure
+from offline.runners.s3 import parse_s3_uri
 from offline.runners.simulated_step import SimulatedSparkStep
 from offline.runners.spark import last_error_line, run_spark, spark_submit_command
 from offline.runners.step_files import StepFiles
@@ -134,6 +136,15 @@ def worker_utilization(conf: Mapping[str, str], seconds: float) -> tuple[dict[st
     return ({k: round(v, 6) for k, v in billed.items()}, {k: round(v, 6) for k, v in total.items()})
 
 
+def upload_driver_log(s3: Any, log_uri: str, application_id: str, job_run_id: str, log: str) -> None:
+    """The driver's output where EMR Serverless puts it: ``<LogUri>applications/<app>/jobs/<run>/SPARK_DRIVER/``."""
+    if not log_uri.startswith("s3://"):
+        return
+    bucket, prefix = parse_s3_uri(log_uri.rstrip("/") + "/")
+    key = f"{prefix}applications/{application_id}/jobs/{job_run_id}/SPARK_DRIVER/stderr.gz"
+    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(log.encode()))
+
+
 @dataclass
 class LocalSparkJob:
     """The job on local Spark, its s3:// files mapped to a work folder and its outputs synced back."""
@@ -170,12 +181,16 @@ class SimulatedServerlessJob:
     """What the job reports, without Spark: :class:`SimulatedSparkStep`'s slots, manifests and report.
 
     ``seconds``: how long the job is said to run (the bill's and the time-out's input; nothing sleeps).
-    ``fail``: slots whose conversion fails; ``crash``: the job dies before writing a report.
+    ``fail``: slots whose conversion fails; ``crash``: the job dies before writing a report; ``crash_at``:
+    slots that kill the job while it converts them (its progress report stays); ``time_out_at``: slots
+    being converted when ``ExecutionTimeoutMinutes`` runs out (the service cancels the run).
     """
 
     seconds: float = 75.0
     fail: set[str] = field(default_factory=set)
     crash: bool = False
+    crash_at: set[str] = field(default_factory=set)
+    time_out_at: set[str] = field(default_factory=set)
     region: str = "us-east-1"
     #: The arguments of every job it ran, in order.
     calls: list[list[str]] = field(default_factory=list)
@@ -184,11 +199,15 @@ class SimulatedServerlessJob:
         self.calls.append([job.entry_point, *job.arguments])
         if self.seconds > job.timeout_seconds:
             return JobOutcome(exit_code=None, seconds=job.timeout_seconds, log="killed: out of time")
-        step = SimulatedSparkStep(region=self.region, fail=self.fail, crash=self.crash)
+        step = SimulatedSparkStep(
+            region=self.region, fail=self.fail, crash=self.crash, crash_at=self.crash_at, time_out_at=self.time_out_at
+        )
         args = ["spark-submit", job.entry_point, *job.arguments]
         try:
             step({"Step": {"HadoopJarStep": {"Args": args}}}, context)
         except TaskFailure as failure:
+            if failure.error == "States.Timeout":
+                return JobOutcome(exit_code=None, seconds=job.timeout_seconds, log=failure.cause)
             message = json.loads(failure.cause)["Step"]["Status"]["FailureDetails"]["Message"]
             return JobOutcome(exit_code=1, seconds=self.seconds, error_line=message, log=message)
         return JobOutcome(exit_code=0, seconds=self.seconds, log="simulated: the job succeeded")

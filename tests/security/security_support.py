@@ -91,8 +91,18 @@ def collect_statements(template: dict[str, Any]) -> list[Statement]:
     for logical_id, resource in template["Resources"].items():
         for kind, where, document in _documents(logical_id, resource):
             for body in as_list(document["Statement"]):
-                statements.append(Statement(where, resource["Type"], kind, body))
+                statements += [Statement(where, resource["Type"], kind, b) for b in _either_branch(body)]
     return statements
+
+
+def _either_branch(body: Any) -> list[dict[str, Any]]:
+    """A statement, or both statements of an ``Fn::If`` (a parameter may switch either on): each is checked."""
+    if isinstance(body, dict) and list(body) == ["Fn::If"]:
+        _, yes, no = body["Fn::If"]
+        return [b for branch in (yes, no) for b in _either_branch(branch)]
+    if isinstance(body, dict) and body.get("Ref") == "AWS::NoValue":
+        return []
+    return [body]
 
 
 # ------------------------------------------------------------------ what statements grant

@@ -34,6 +34,8 @@ SAGEMAKER_SCOPES = {
     "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/${AWS::StackName}-abalone/*",
     "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${AWS::StackName}-abalone",
 }
+#: The rule Step Functions manages for emr-serverless:startJobRun.sync (its IAM page; docs/emr-serverless.md §2).
+SERVERLESS_SYNC_RULE = "StepFunctionsGetEventsForEMRServerlessJobRule"
 STACK_TAG = "transient-analytics:stack"
 
 
@@ -66,7 +68,11 @@ def test_event_rule_permissions_name_only_the_managed_sync_rules(statements: lis
         and any(a.startswith("events:") and a != "events:PutEvents" for a in as_list(s.body.get("Action", [])))
         for r in s.resources
     }
-    assert every == set(EMR_SYNC_RULES) | {SAGEMAKER_TRANSFORM_SYNC_RULE, SAGEMAKER_TRAINING_SYNC_RULE}
+    assert every == set(EMR_SYNC_RULES) | {
+        SAGEMAKER_TRANSFORM_SYNC_RULE,
+        SAGEMAKER_TRAINING_SYNC_RULE,
+        SERVERLESS_SYNC_RULE,
+    }
 
 
 def test_only_record_slots_puts_events_and_only_completion_events_on_the_default_bus(
@@ -130,7 +136,7 @@ def test_emr_state_machine_role_has_what_the_three_emr_sync_tasks_call(statement
         "CancelSteps",
     ):
         assert grants(role, f"elasticmapreduce:{action}"), action
-    (passing,) = grants(role, "iam:PassRole")
+    (passing,) = [p for p in grants(role, "iam:PassRole") if p.sid != "PassTheJobRole"]
     # StringLike service-principal patterns, as AWS's managed policies write them: every partition's principal matches
     assert "StringLike" in passing.body["Condition"]
     patterns = condition_values(passing, "iam:PassedToService")
