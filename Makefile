@@ -72,7 +72,7 @@ payloads: $(STAMP) $(MODEL_STAMP) ## payload tests: Spark job (local Spark), pub
 test-model: $(MODEL_STAMP) ## the model's tests (training, package, inference, batching) in the model environment
 	$(MODEL_PY) -m pytest $(MODEL_TESTS) -q
 
-publish: $(STAMP) $(MODEL_STAMP) ## upload job, schema, model and sample inputs: make publish STACK=name [REGION=] [SLOT=] [DRY_RUN=1]
+publish: $(STAMP) ## upload job, schema, training code and data, sample inputs: make publish STACK=name [REGION=] [SLOT=] [DRY_RUN=1]
 	$(if $(STACK),,$(error STACK is required: make publish STACK=name))
 	$(PY) -m tools.publish --stack-name $(STACK) $(if $(REGION),--region $(REGION)) $(if $(SLOT),--slot $(SLOT)) $(if $(DRY_RUN),--dry-run)
 

@@ -60,13 +60,11 @@ class Demo:
         sample_rows: int = 20_000,
         fail_spark_step: bool = False,
         echo: Callable[[str], None] | None = None,
-        model_artifact: Path | None = None,
     ) -> None:
         self.out_dir = out_dir
         self.sample_rows = sample_rows
         self.fail_spark_step = fail_spark_step
         self.echo = echo or (lambda line: print(line, flush=True))
-        self.model_artifact = model_artifact or (REPO_ROOT / "model" / "artifacts" / "model.tar.gz")
 
     def run(self) -> DemoReport:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -88,15 +86,9 @@ class Demo:
         with OfflineHarness(parameters=parameters, execution_timeout=1800.0) as harness:
             bucket = harness.stack.ref("DataBucket")
             s3 = boto3.client("s3", region_name=harness.region)
-            self.echo(f"-- publishing job, schema, model and sample inputs to s3://{bucket}/ (as `make publish` does)")
-            plan = plan_uploads(
-                harness.stack.stack_name,
-                bucket,
-                slot,
-                model_artifact=self.model_artifact,
-                sample_rows=self.sample_rows,
-            )
-            done = execute(plan, s3, model_artifact=self.model_artifact)
+            self.echo(f"-- publishing job, schema, training code and data, inputs to s3://{bucket}/ (`make publish`)")
+            plan = plan_uploads(harness.stack.stack_name, bucket, slot, sample_rows=self.sample_rows)
+            done = execute(plan, s3)
             for upload in done.uploads:
                 self.echo(f"   {upload.source} → s3://{bucket}/{upload.key} ({upload.size:,} bytes)")
             work = self.out_dir / "work"

@@ -7,19 +7,21 @@ Reads the bucket name from the stack's ``DataBucketName`` output (CloudFormation
 
 * the Spark job ``jobs/csv_to_parquet.py`` → ``layout.JOB_KEY``;
 * its schema ``jobs/schemas/characters.json`` → ``layout.SCHEMA_KEY``;
-* the model artifact ``model/artifacts/model.tar.gz`` → ``layout.MODEL_KEY`` (trained and
-  packaged first, in the model environment, when the file is missing);
 * a generated characters CSV (``--sample-rows``, seed ``--seed``) →
   ``layout.emr_input_prefix(slot) + "characters.csv"``;
 * the abalone batch ``data/abalone/batch.csv`` →
   ``layout.transform_input_prefix(<the daily slot before the slot's day>) + "abalone.csv"``;
 * the training code and the labelled data dated by the slot's day (``tools.publish_training``).
 
+No serving model: the batch transform scores with the model the training state machine promoted
+(the production pointer names it; each model's artifact is its training job's output), so a
+model built on this machine is never uploaded.
+
 The slot is the 15-minute landing slot the sample lands in (by default the one now is in, UTC):
 the first EMR run after it closes converts it. The batch goes into the last daily slot closed by
 then, so the next daily transform run scores it.
 
-``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing (it reads the stack, builds nothing).
+``--dry-run`` prints the plan (source → S3 URI, bytes) and uploads nothing (it reads the stack only).
 
 Exit codes: 0 done, 2 a clear error (no stack, no output, no credentials, upload refused).
 """
@@ -29,8 +31,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,7 +41,6 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from jobs import generate_characters
-from model.env import DEFAULT_ARTIFACT, build_artifact_in_model_env
 from tools.publish_training import training_objects
 from tools.stack import StackError, read_outputs, require_output
 from transient_analytics import layout  # layers/shared on PYTHONPATH, as the Makefile sets it
@@ -65,16 +66,16 @@ class PublishError(Exception):
 
 @dataclass(frozen=True)
 class Upload:
-    """One object to put: where it comes from, where it goes, and its bytes (None: not built yet)."""
+    """One object to put: where it comes from, where it goes, and its bytes."""
 
     source: str
     key: str
     content_type: str
-    body: bytes | None
+    body: bytes
 
     @property
-    def size(self) -> int | None:
-        return None if self.body is None else len(self.body)
+    def size(self) -> int:
+        return len(self.body)
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,7 @@ class Plan:
 
     def describe(self) -> str:
         """The plan as a table: source → s3 URI, bytes."""
-        rows = [
-            (u.source, layout.s3_uri(self.bucket, u.key), "(to build)" if u.size is None else f"{u.size:,}")
-            for u in self.uploads
-        ]
+        rows = [(u.source, layout.s3_uri(self.bucket, u.key), f"{u.size:,}") for u in self.uploads]
         width_source = max(len(r[0]) for r in rows)
         width_uri = max(len(r[1]) for r in rows)
         header = (
@@ -141,32 +139,21 @@ def find_bucket(cloudformation: Any, stack_name: str, output_key: str = BUCKET_O
 # --------------------------------------------------------------------------- plan
 
 
-def build_model_artifact(path: Path) -> Path:
-    """Train into the artifact's directory and package, in the model environment: what publish
-    does when it is missing (the serving image's versions; never this environment's)."""
-    LOG.info("model artifact %s missing: training and packaging it in the model environment", path)
-    return build_artifact_in_model_env(path)
-
-
 def plan_uploads(
     stack_name: str,
     bucket: str,
     slot: datetime,
     *,
-    model_artifact: Path = DEFAULT_ARTIFACT,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     seed: int = DEFAULT_SEED,
 ) -> Plan:
-    """Everything to upload, with bodies read or generated; a missing model has body None."""
+    """Everything to upload, with bodies read or generated."""
     for path in (JOB_PATH, SCHEMA_PATH, BATCH_PATH):
         if not path.is_file():
             raise PublishError(f"missing source file {path}")
-    model_body = model_artifact.read_bytes() if model_artifact.is_file() else None
-    model_source = _display(model_artifact) + ("" if model_body is not None else " (missing: train + package)")
     uploads = (
         Upload(_display(JOB_PATH), layout.JOB_KEY, "text/x-python", JOB_PATH.read_bytes()),
         Upload(_display(SCHEMA_PATH), layout.SCHEMA_KEY, "application/json", SCHEMA_PATH.read_bytes()),
-        Upload(model_source, layout.MODEL_KEY, "application/gzip", model_body),
         Upload(
             f"generated characters ({sample_rows:,} rows, seed {seed})",
             layout.emr_input_prefix(slot) + SAMPLE_FILENAME,
@@ -194,26 +181,17 @@ def _display(path: Path) -> str:
 # --------------------------------------------------------------------------- execute
 
 
-def execute(
-    plan: Plan, s3: Any, *, model_artifact: Path, builder: Callable[[Path], Path] = build_model_artifact
-) -> Plan:
-    """Build what is missing, then upload every object. Returns the plan with all bodies."""
-    uploads = []
+def execute(plan: Plan, s3: Any) -> Plan:
+    """Upload every object of the plan; returns the plan."""
     for upload in plan.uploads:
-        if upload.body is None:
-            built = builder(model_artifact)
-            upload = replace(upload, source=_display(built), body=built.read_bytes())
-        uploads.append(upload)
-    done = replace(plan, uploads=tuple(uploads))
-    for upload in done.uploads:
-        uri = layout.s3_uri(done.bucket, upload.key)
+        uri = layout.s3_uri(plan.bucket, upload.key)
         try:
-            s3.put_object(Bucket=done.bucket, Key=upload.key, Body=upload.body, ContentType=upload.content_type)
+            s3.put_object(Bucket=plan.bucket, Key=upload.key, Body=upload.body, ContentType=upload.content_type)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise PublishError(f"upload to {uri} failed: {error.get('Code')}: {error.get('Message')}") from None
         LOG.info("uploaded %s (%d bytes)", uri, upload.size)
-    return done
+    return plan
 
 
 def publish(
@@ -222,11 +200,9 @@ def publish(
     region: str | None = None,
     slot: datetime | None = None,
     dry_run: bool = False,
-    model_artifact: Path = DEFAULT_ARTIFACT,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     seed: int = DEFAULT_SEED,
     session: boto3.session.Session | None = None,
-    builder: Callable[[Path], Path] = build_model_artifact,
     out: TextIO | None = None,
 ) -> Plan:
     """Find the bucket, print the plan (to ``out``, default stdout), and (unless ``dry_run``) upload it."""
@@ -244,7 +220,6 @@ def publish(
         stack_name,
         bucket,
         slot or default_slot(datetime.now(UTC)),
-        model_artifact=model_artifact,
         sample_rows=sample_rows,
         seed=seed,
     )
@@ -253,7 +228,7 @@ def publish(
         out.write("dry run: nothing uploaded\n")
         return plan
     try:
-        done = execute(plan, s3, model_artifact=model_artifact, builder=builder)
+        done = execute(plan, s3)
     except NoCredentialsError:
         raise PublishError("no AWS credentials found (set AWS_PROFILE or the AWS_* variables)") from None
     out.write(f"uploaded {len(done.uploads)} objects to s3://{done.bucket}/\n")
@@ -269,9 +244,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan, upload nothing")
     parser.add_argument(
-        "--model-artifact", type=Path, default=DEFAULT_ARTIFACT, help="model.tar.gz to upload (built if missing)"
-    )
-    parser.add_argument(
         "--sample-rows", type=int, default=DEFAULT_SAMPLE_ROWS, help="rows of generated characters data"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the generated characters data")
@@ -286,7 +258,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             slot=slot,
             dry_run=args.dry_run,
-            model_artifact=args.model_artifact,
             sample_rows=args.sample_rows,
             seed=args.seed,
         )

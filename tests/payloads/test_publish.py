@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest
@@ -57,7 +55,6 @@ def expected_keys() -> set[str]:
     return {
         layout.JOB_KEY,
         layout.SCHEMA_KEY,
-        layout.MODEL_KEY,
         layout.emr_input_prefix(SLOT) + publish.SAMPLE_FILENAME,
         layout.transform_input_prefix(publish.batch_day(SLOT)) + publish.BATCH_FILENAME,
         layout.SOURCEDIR_KEY,
@@ -65,30 +62,17 @@ def expected_keys() -> set[str]:
     }
 
 
-def run_publish(
-    session: boto3.session.Session, artifact: Path, *, dry_run: bool, **kwargs: object
-) -> tuple[publish.Plan, str]:
+def run_publish(session: boto3.session.Session, *, dry_run: bool) -> tuple[publish.Plan, str]:
     out = io.StringIO()
-    plan = publish.publish(
-        STACK,
-        slot=SLOT,
-        dry_run=dry_run,
-        model_artifact=artifact,
-        sample_rows=SAMPLE_ROWS,
-        session=session,
-        out=out,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    plan = publish.publish(STACK, slot=SLOT, dry_run=dry_run, sample_rows=SAMPLE_ROWS, session=session, out=out)
     return plan, out.getvalue()
 
 
 # --------------------------------------------------------------------------- uploads
 
 
-def test_dry_run_prints_the_plan_and_uploads_nothing(
-    aws: boto3.session.Session, bucket: str, model_artifact: Path
-) -> None:
-    plan, printed = run_publish(aws, model_artifact, dry_run=True)
+def test_dry_run_prints_the_plan_and_uploads_nothing(aws: boto3.session.Session, bucket: str) -> None:
+    plan, printed = run_publish(aws, dry_run=True)
     assert keys_in(aws, bucket) == {}
     assert {u.key for u in plan.uploads} == expected_keys()
     for upload in plan.uploads:
@@ -98,17 +82,14 @@ def test_dry_run_prints_the_plan_and_uploads_nothing(
     assert "dt=2026-11-25/hour=20/minute=30" in printed
 
 
-def test_publish_puts_every_object_at_its_layout_key(
-    aws: boto3.session.Session, bucket: str, model_artifact: Path
-) -> None:
+def test_publish_puts_every_object_at_its_layout_key(aws: boto3.session.Session, bucket: str) -> None:
     # WHEN publishing for the 20:30 slot
-    run_publish(aws, model_artifact, dry_run=False)
+    run_publish(aws, dry_run=False)
     # THEN every object is at the key the layout module defines, with the source's bytes
     objects = keys_in(aws, bucket)
     assert set(objects) == expected_keys()
     assert objects[layout.JOB_KEY] == (REPO_ROOT / "jobs" / "csv_to_parquet.py").read_bytes()
     assert objects[layout.SCHEMA_KEY] == (REPO_ROOT / "jobs" / "schemas" / "characters.json").read_bytes()
-    assert objects[layout.MODEL_KEY] == model_artifact.read_bytes()
     sample = objects["landing/characters/dt=2026-11-25/hour=20/minute=30/characters.csv"]
     assert sample == generate_characters.generate_csv_bytes(SAMPLE_ROWS, publish.DEFAULT_SEED)
     batch = objects["batch/abalone/input/dt=2026-11-24/abalone.csv"]
@@ -119,57 +100,35 @@ def test_publish_puts_every_object_at_its_layout_key(
         objects["training/abalone/dt=2026-11-25/abalone.csv"]
         == (REPO_ROOT / "data" / "abalone" / "abalone.data").read_bytes()
     )
+    # AND no serving model: the transform scores with the promoted model, a training job's output
+    assert not [key for key in objects if key.startswith(("artifacts/models/", "models/"))]
 
 
-def test_objects_carry_content_types(aws: boto3.session.Session, bucket: str, model_artifact: Path) -> None:
-    run_publish(aws, model_artifact, dry_run=False)
+def test_objects_carry_content_types(aws: boto3.session.Session, bucket: str) -> None:
+    run_publish(aws, dry_run=False)
     s3 = aws.client("s3")
     types = {key: s3.head_object(Bucket=bucket, Key=key)["ContentType"] for key in expected_keys()}
-    assert types[layout.MODEL_KEY] == "application/gzip"
+    assert types[layout.SOURCEDIR_KEY] == "application/gzip"
     assert types[layout.SCHEMA_KEY] == "application/json"
     assert types[layout.emr_input_prefix(SLOT) + publish.SAMPLE_FILENAME] == "text/csv"
-
-
-def test_a_missing_model_artifact_is_built_before_upload(
-    aws: boto3.session.Session, bucket: str, model_artifact: Path, tmp_path: Path
-) -> None:
-    missing = tmp_path / "artifacts" / "model.tar.gz"
-    built: list[Path] = []
-
-    def package_trained(path: Path) -> Path:  # stands in for train + package (built once per session)
-        built.append(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(model_artifact, path)
-        return path
-
-    # GIVEN no artifact: the dry run says it will be built, and builds nothing
-    plan, printed = run_publish(aws, missing, dry_run=True, builder=package_trained)
-    assert "(missing: train + package)" in printed and "(to build)" in printed
-    assert built == [] and not missing.exists()
-    # WHEN publishing for real THEN it is built once and uploaded
-    run_publish(aws, missing, dry_run=False, builder=package_trained)
-    assert built == [missing]
-    assert keys_in(aws, bucket)[layout.MODEL_KEY] == missing.read_bytes()
 
 
 # --------------------------------------------------------------------------- errors
 
 
-def test_missing_stack_is_a_clear_error(aws: boto3.session.Session, model_artifact: Path) -> None:
+def test_missing_stack_is_a_clear_error(aws: boto3.session.Session) -> None:
     with pytest.raises(publish.PublishError, match=f"stack '{STACK}' does not exist in region {REGION}"):
-        run_publish(aws, model_artifact, dry_run=True)
+        run_publish(aws, dry_run=True)
 
 
-def test_stack_without_the_bucket_output_lists_the_outputs_it_has(
-    aws: boto3.session.Session, model_artifact: Path
-) -> None:
+def test_stack_without_the_bucket_output_lists_the_outputs_it_has(aws: boto3.session.Session) -> None:
     template = {
         "Resources": {"Other": {"Type": "AWS::S3::Bucket"}},
         "Outputs": {"SomethingElse": {"Value": {"Ref": "Other"}}},
     }
     aws.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
     with pytest.raises(publish.PublishError, match="has no output 'DataBucketName'; its outputs: SomethingElse"):
-        run_publish(aws, model_artifact, dry_run=True)
+        run_publish(aws, dry_run=True)
 
 
 def test_command_line_reports_a_missing_stack_in_one_line_and_exits_2(
@@ -182,10 +141,10 @@ def test_command_line_reports_a_missing_stack_in_one_line_and_exits_2(
 
 
 def test_command_line_dry_run_prints_the_plan(
-    aws: boto3.session.Session, bucket: str, model_artifact: Path, capsys: pytest.CaptureFixture[str]
+    aws: boto3.session.Session, bucket: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--stack-name", STACK, "--region", REGION, "--slot", "2026-11-25T21:30+01:00", "--dry-run"]
-    code = publish.main([*argv, "--model-artifact", str(model_artifact), "--sample-rows", "10"])
+    code = publish.main([*argv, "--sample-rows", "10"])
     printed = capsys.readouterr().out
     assert code == 0
     assert layout.s3_uri(bucket, "landing/characters/dt=2026-11-25/hour=20/minute=30/characters.csv") in printed

@@ -38,11 +38,12 @@ def test_the_training_job_reads_its_channels_and_writes_only_its_output_prefix(s
     assert condition_values(metrics, "cloudwatch:namespace") == ["/aws/sagemaker/TrainingJobs"]
 
 
-def test_the_serving_role_reads_promoted_artifacts_but_writes_only_transform_output(
+def test_the_serving_role_reads_promoted_artifacts_and_batch_input_but_writes_only_transform_output(
     statements: list[Statement],
 ) -> None:
     role = statements_of_role(statements, "SageMakerExecutionRole")
-    assert "models/abalone/*" in _object_prefixes(role, "s3:GetObject")
+    # THEN models come only from training jobs' output (no uploaded artifacts/models/ any more)
+    assert _object_prefixes(role, "s3:GetObject") == {"models/abalone/*", "batch/abalone/input/*"}
     assert _object_prefixes(role, "s3:PutObject") == {"batch/abalone/output/*"}
 
 

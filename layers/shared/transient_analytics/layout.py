@@ -9,7 +9,6 @@ for the EMR pipeline's 15-minute slots, ``dt=YYYY-MM-DD`` for the batch transfor
 
     artifacts/jobs/csv_to_parquet.py             the PySpark job the EMR step runs
     artifacts/jobs/schemas/characters.json       its explicit input schema
-    artifacts/models/abalone/model.tar.gz        the SageMaker scikit-learn model artifact
     landing/characters/{slot}/*.csv              EMR pipeline input (CSV with header)
     curated/characters/{slot}/class=…/*.parquet  EMR pipeline output, one slot's partition
     curated/characters/{slot}/_manifest.json     that slot's completion manifest (written last)
@@ -33,7 +32,6 @@ from transient_analytics.slots import Pipeline, utc
 
 JOB_KEY = "artifacts/jobs/csv_to_parquet.py"
 SCHEMA_KEY = "artifacts/jobs/schemas/characters.json"
-MODEL_KEY = "artifacts/models/abalone/model.tar.gz"
 SOURCEDIR_KEY = "artifacts/training/sourcedir.tar.gz"
 TRAINING_ROOT = "training/abalone"
 MODELS_ROOT = "models/abalone"
