@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from offline.cfn.names import NAME_PROPERTIES
+
 #: moto's default account; also what the fixtures in events/ use.
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -114,28 +116,7 @@ class Resolver:
     def physical_name(self, logical_id: str) -> str:
         """The name CloudFormation would give the resource (``<stack>-<LogicalId>`` unless named)."""
         rtype = self._resource(logical_id)["Type"]
-        explicit = {
-            "AWS::S3::Bucket": "BucketName",
-            "AWS::SNS::Topic": "TopicName",
-            "AWS::SQS::Queue": "QueueName",
-            "AWS::DynamoDB::Table": "TableName",
-            "AWS::Serverless::Function": "FunctionName",
-            "AWS::Lambda::Function": "FunctionName",
-            "AWS::Serverless::StateMachine": "Name",
-            "AWS::StepFunctions::StateMachine": "StateMachineName",
-            "AWS::IAM::Role": "RoleName",
-            "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
-            "AWS::IAM::InstanceProfile": "InstanceProfileName",
-            "AWS::Logs::LogGroup": "LogGroupName",
-            "AWS::SageMaker::Model": "ModelName",
-            "AWS::Serverless::LayerVersion": "LayerName",
-            "AWS::Lambda::LayerVersion": "LayerName",
-            "AWS::Events::Rule": "Name",
-            "AWS::Scheduler::Schedule": "Name",
-            "AWS::Athena::WorkGroup": "Name",
-            "AWS::Glue::Database": "DatabaseInput",
-            "AWS::Glue::Table": "TableInput",
-        }.get(rtype)
+        explicit = NAME_PROPERTIES.get(rtype)
         if explicit:
             named = self._property(logical_id, explicit)
             if isinstance(named, dict):  # the Glue resources name themselves inside their input

@@ -1,5 +1,5 @@
-"""The offline harness: :class:`OfflineHarness` (``core``), provisioning (``provision``), the SNS inbox
-(``inbox``), results (``results``)."""
+"""The offline harness: :class:`OfflineHarness` (``core``), its executions (``executions``), provisioning
+(``provision``), the SNS inbox (``inbox``), results (``results``)."""
 
 from offline.harness.core import REPO_ROOT, OfflineHarness
 from offline.harness.results import (

@@ -2,99 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
-from tests.support import load_event
+from tests.unit.recording_support import (
+    CLAIMED_AT,
+    CONVERTED_S1,
+    FAILED_S2,
+    NOW,
+    S1,
+    S2,
+    SETTINGS,
+    FakeLedger,
+    FakeReports,
+    claimed_store,
+    event,
+    report,
+)
 from transient_analytics import ledger
 from transient_analytics.ledger import SlotRecord
-from transient_analytics.models import RecordSlotsEvent, parse_event
 from transient_analytics.recording import parse_report, record, verdicts
-from transient_analytics.settings import RecordSlotsSettings
 from transient_analytics.slots import Fingerprint
-
-NOW = datetime(2026, 11, 25, 20, 41, tzinfo=UTC)
-CLAIMED_AT = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
-SETTINGS = RecordSlotsSettings(
-    DATA_BUCKET="transient-analytics-dev-databucket",
-    NAME_PREFIX="transient-analytics-dev",
-    LEDGER_TABLE="ledger",
-    TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:transient-analytics-dev-failures",
-)
-S1, S2 = "2026-11-25T19:45Z", "2026-11-25T20:00Z"
-
-
-class FakeLedger:
-    """The ledger port in memory, with the store's conditional-write rule."""
-
-    def __init__(self) -> None:
-        self.records: dict[tuple[str, str], SlotRecord] = {}
-        self.writes: list[SlotRecord] = []
-
-    def get_many(self, pipeline: str, slots: list[str]) -> dict[str, SlotRecord]:
-        return {s: self.records[(pipeline, s)] for s in slots if (pipeline, s) in self.records}
-
-    def write(self, new: SlotRecord, expected_version: int | None) -> bool:
-        current = self.records.get((new.pipeline, new.slot))
-        if (current.version if current else None) != expected_version:
-            return False
-        self.records[(new.pipeline, new.slot)] = new
-        self.writes.append(new)
-        return True
-
-    def state(self, pipeline: str, slot: str) -> SlotRecord:
-        return self.records[(pipeline, slot)]
-
-
-class FakeReports:
-    def __init__(self, documents: dict[str, Any] | None = None) -> None:
-        self.documents = documents or {}
-        self.read: list[str] = []
-
-    def read_json(self, uri: str) -> Any | None:
-        self.read.append(uri)
-        return self.documents.get(uri)
-
-
-def event(name: str, **changes: Any) -> RecordSlotsEvent:
-    raw = load_event(f"record_slots/{name}")
-    raw.update(changes)
-    return parse_event(raw, RecordSlotsEvent)
-
-
-def claimed_store(ev: RecordSlotsEvent, holder: str | None = None, attempts: int = 0) -> FakeLedger:
-    """A ledger in which ``ev``'s execution holds every slot of its plan."""
-    store = FakeLedger()
-    for work in ev.plan.slots:
-        r = ledger.claim(
-            None,
-            pipeline=ev.pipeline,
-            slot=work.slot,
-            observed=Fingerprint(work.fingerprint, work.objects, work.bytes),
-            holder=holder or ev.execution.id,
-            run_id=ev.plan.run_id,
-            now=CLAIMED_AT,
-            lease=timedelta(hours=3),
-        )
-        store.records[(ev.pipeline, work.slot)] = r.model_copy(update={"attempts": attempts})
-    return store
-
-
-def report(ev: RecordSlotsEvent, *lines: dict[str, Any]) -> FakeReports:
-    return FakeReports({ev.plan.report_uri: {"format": 1, "run_id": ev.plan.run_id, "slots": list(lines)}})
-
-
-CONVERTED_S1 = {
-    "slot": S1,
-    "status": "converted",
-    "manifest_uri": "s3://ta-dev-data/curated/characters/dt=2026-11-25/hour=19/minute=45/_manifest.json",
-    "rows_read": 10,
-    "rows_written": 9,
-    "bad_rows": 1,
-}
-FAILED_S2 = {"slot": S2, "status": "failed", "error": "csv_to_parquet: error: header mismatch in part-0.csv"}
 
 
 def test_a_cluster_that_never_started_releases_its_slots_without_counting_an_attempt():
@@ -282,35 +211,3 @@ def test_a_write_that_loses_a_race_counts_the_slot_as_not_held():
     racing.records = store.records
     result = record(ev, SETTINGS, NOW, racing, report(ev, CONVERTED_S1))
     assert result.not_held == [S1, S2] and result.converted == []
-
-
-def test_transform_jobs_decide_their_own_slots_done_or_failed():
-    ev = event("transform")
-    store = claimed_store(ev)
-    result = record(ev, SETTINGS, NOW, store, FakeReports())
-    d23, d24 = "2026-11-23T00:00Z", "2026-11-24T00:00Z"
-    assert (result.converted, result.failed) == ([d23], [d24])
-    assert store.state("transform", d23).state == "done"
-    failed = store.state("transform", d24)
-    assert (
-        failed.error
-        == "SageMaker.AmazonSageMakerException: ClientError: See job logs: could not convert string to float: 'M'"
-    )
-    assert result.verdicts[d23].job["TransformJobName"] == "ta-abalone-202611230000-0357b245-0-0"
-
-
-def test_a_transform_run_reads_no_spark_report_even_when_its_plan_names_one():
-    raw = load_event("record_slots/transform")
-    raw["plan"]["report_uri"] = f"s3://{SETTINGS.DATA_BUCKET}/runs/transform/{raw['plan']['run_id']}/report.json"
-    ev = parse_event(raw, RecordSlotsEvent)
-    reports = FakeReports()
-    record(ev, SETTINGS, NOW, claimed_store(ev), reports)
-    # a GetObject of a key that does not exist is AccessDenied without s3:ListBucket, not NoSuchKey
-    assert reports.read == []
-
-
-def test_a_transform_slot_the_map_did_not_report_is_failed():
-    raw = load_event("record_slots/transform")
-    raw["jobs"] = raw["jobs"][:1]
-    v = verdicts(parse_event(raw, RecordSlotsEvent), None)
-    assert v["2026-11-24T00:00Z"].verdict == "failed" and v["2026-11-24T00:00Z"].error == "no job result"
