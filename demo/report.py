@@ -117,7 +117,7 @@ def render_report(report: DemoReport) -> str:
     orchestration = report.total_seconds - report.setup_seconds - sum(w.payload_seconds for w in report.workflows)
     lines += [
         "",
-        f"wall time {report.total_seconds:.1f} s: set-up (data, model, publish, moto) {report.setup_seconds:.1f} s, "
+        f"wall time {report.total_seconds:.1f} s: set-up (data, publish, moto) {report.setup_seconds:.1f} s, "
         f"payload (Spark, model) {sum(w.payload_seconds for w in report.workflows):.1f} s, "
         f"orchestration {orchestration:.1f} s",
     ]

@@ -78,7 +78,7 @@ def test_a_worse_candidate_is_not_promoted_and_one_message_names_both_scores_and
     assert first.status == "SUCCEEDED"
     before = production(h)
 
-    # WHEN a histogram gradient boosting model (2.2439 on the same rows) is trained
+    # WHEN a histogram gradient boosting model (2.2340 on the same rows) is trained
     result = h.run(TRAIN, manual("hist_gradient_boosting"), timeout=120)
 
     # THEN it is registered but left PendingManualApproval; production is unchanged
@@ -117,7 +117,7 @@ def test_a_worse_candidate_is_not_promoted_and_one_message_names_both_scores_and
 
 
 def test_a_better_candidate_replaces_production(h: OfflineHarness, training: TrainingRunner):
-    # GIVEN histogram gradient boosting in production (2.2439)
+    # GIVEN histogram gradient boosting in production (2.2340)
     assert h.run(TRAIN, manual("hist_gradient_boosting"), timeout=120).status == "SUCCEEDED"
     before = production(h)
 
