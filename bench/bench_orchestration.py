@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## Demo wall time ({args.rows:,} character rows, 4,177 abalone rows)\n")
     print(f"{'part':<42} {'seconds':>9} {'share':>7}")
     for part, seconds in (
-        ("set-up (data, model, publish, moto)", report.setup_seconds),
+        ("set-up (data, publish, moto)", report.setup_seconds),
         ("payload (Spark step, training, transform)", payload),
         ("orchestration (engine, Lambdas, polling)", orchestration),
         ("total", report.total_seconds),
