@@ -47,10 +47,10 @@ $(MODEL_STAMP): requirements-model.txt
 venv-model: $(MODEL_STAMP) ## create the model environment (.venv-model: the serving image's Python 3.12 and libraries)
 
 demo: $(STAMP) $(MODEL_STAMP) ## the offline end-to-end run: both workflows, real Spark job, real model; writes out/demo/
-	$(PY) -m demo $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m demo $(if $(ROWS),--rows $(ROWS)) $(if $(SPARK_BACKEND),--spark-backend $(SPARK_BACKEND))
 
 demo-day: $(STAMP) $(MODEL_STAMP) ## a day of 15-minute ticks offline: empty slots, an overlap, a quarantined slot, a late file; the ledger's counts
-	$(PY) -m demo.day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS))
+	$(PY) -m demo.day $(if $(TICKS),--ticks $(TICKS)) $(if $(ROWS),--rows $(ROWS)) $(if $(SPARK_BACKEND),--spark-backend $(SPARK_BACKEND))
 
 demo-train: $(STAMP) $(MODEL_STAMP) ## the model kept current offline: real training jobs, registered, gated, promoted; the training report
 	$(PY) -m demo.train

@@ -1,6 +1,6 @@
 """``make demo-day``: a run of scheduled EMR ticks played offline, with the slot ledger keeping score.
 
-    python -m demo.day [--ticks 16] [--rows 2000] [--real-spark-ticks 1]
+    python -m demo.day [--ticks 16] [--rows 2000] [--real-spark-ticks 1] [--spark-backend serverless]
 
 Every 15 minutes of simulated time the slot that just closed receives its landing data (some
 slots stay empty), then the scheduler's tick starts the real EMR state machine with the real
@@ -13,9 +13,11 @@ late file landing in a slot already converted. A last tick after the day drains 
 
 Durations are simulated, not slept: a cluster is taken to start in 10 minutes, terminate in 1,
 and the step to take 2 minutes plus 1 minute per 500,000 rows; the tick clock moves 15 minutes.
+With ``--spark-backend serverless`` the same day runs on EMR Serverless job runs (``SparkBackend=serverless``;
+a job run taken to start in 1.5 minutes, as ``bench_slot_day`` assumes): the same slots end the same way.
 
 It prints what each tick did and ends with the day's counts: slots with data, slots converted,
-slots lost (must be 0), clusters created, clusters for ticks without data (must be 0). The
+slots lost (must be 0), clusters (or job runs) started, those for ticks without data (must be 0). The
 exit code is 1 when either of the two "must be 0" counts is not.
 """
 
@@ -37,6 +39,8 @@ from jobs import generate_characters
 from offline.harness import REPO_ROOT, ExecutionResult, OfflineHarness
 from offline.integrations import TaskContext
 from offline.runners.emr import EMR_ADD_STEP, EmrRunner
+from offline.runners.emr_serverless import EmrServerlessRunner
+from offline.runners.serverless_job import LocalSparkJob, SimulatedServerlessJob
 from offline.runners.simulated_step import SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
 from transient_analytics import asl_contract as asl
@@ -49,6 +53,7 @@ START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 GRID = GRIDS["emr"]
 CLUSTER_START = timedelta(minutes=10)
 CLUSTER_TERMINATE = timedelta(minutes=1)
+JOB_RUN_START = timedelta(minutes=1.5)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Scenario:
 
 
 class HeldStep:
-    """Wraps a step runner: the overlapping tick's step waits here until the next tick has run."""
+    """Wraps a step runner (or a serverless job): the overlapping tick's step waits here until the next tick ran."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -86,13 +91,14 @@ class HeldStep:
         self.entered = threading.Event()
         self.released = threading.Event()
 
-    def __call__(self, parameters: dict[str, Any], context: TaskContext) -> Any:
+    def __call__(self, request: Any, context: TaskContext) -> Any:
+        """``request``: a Task's parameters (a cluster's step), or a job run's :class:`JobRequest` (serverless)."""
         if self.hold_next:
             self.hold_next = False
             self.entered.set()
             while not self.released.wait(0.05) and not context.cancelled():
                 pass
-        return self.inner(parameters, context)
+        return self.inner(request, context)
 
 
 #: A row the job rejects (level is not an integer): with no bad rows tolerated, its slot fails every attempt.
@@ -113,19 +119,16 @@ def _step_minutes(result: ExecutionResult, rows_per_slot: int) -> float:
     return 2 + len(_plan(result).get("slots", [])) * rows_per_slot / 500_000
 
 
-def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
-    report = DayReport()
-    parameters = {"ScheduleState": "DISABLED"}
+def play(scenario: Scenario, work_dir: Path, echo: Any = print, backend: str = "cluster") -> DayReport:
+    report = DayReport(backend=backend)
+    parameters = {"ScheduleState": "DISABLED", "SparkBackend": backend}
     with OfflineHarness(parameters=parameters, execution_timeout=1800.0) as harness:
         bucket = harness.stack.ref("DataBucket")
         s3 = boto3.client("s3", region_name=harness.region)
         for path, key in ((JOB_PATH, layout.JOB_KEY), (SCHEMA_PATH, layout.SCHEMA_KEY)):
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         work_dir.mkdir(parents=True, exist_ok=True)
-        runners = EmrRunner(work_dir, region=harness.region).register(harness)
-        simulated = SimulatedSparkStep(region=harness.region, fail={scenario.poison})
-        step = HeldStep(runners.add_step if scenario.real_spark_ticks > 0 else simulated)
-        harness.runners.register(EMR_ADD_STEP, step)
+        real, simulated, step = _steps(harness, scenario, work_dir, s3, backend)
         real_left = scenario.real_spark_ticks
         ledger = SlotLedger(boto3.client("dynamodb", region_name=harness.region), harness.stack.ref("SlotLedgerTable"))
         held: tuple[str, TickLine] | None = None
@@ -165,8 +168,8 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
                 held = (arn, line)
                 continue
             result = harness.wait(arn)
-            real = step.inner == runners.add_step and asl.RUN_SPARK_STEP in result.states_entered
-            line = _line(result, tick, landed, "; ".join(x for x in (note, "real Spark job" if real else "") if x))
+            ran_real = step.inner is real and bool(set(asl.WORK_STATES["emr"]) & set(result.states_entered))
+            line = _line(result, tick, landed, "; ".join(x for x in (note, "real Spark job" if ran_real else "") if x))
             report.lines.append(line)
             _account(report, result, scenario.rows)
             if held is not None:
@@ -180,7 +183,7 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
                 )
                 _account(report, earlier, scenario.rows)
                 held = None
-            if line.cluster and step.inner == runners.add_step:
+            if line.compute and step.inner is real:
                 real_left -= 1
                 if real_left <= 0:
                     step.inner = simulated
@@ -195,6 +198,29 @@ def play(scenario: Scenario, work_dir: Path, echo: Any = print) -> DayReport:
     return report
 
 
+def _steps(
+    harness: OfflineHarness, scenario: Scenario, work_dir: Path, s3: Any, backend: str
+) -> tuple[Any, Any, HeldStep]:
+    """The real job, the simulated one (failing the poison slot), and the held wrapper the backend's runner calls."""
+    real: Any
+    simulated: Any
+    if backend == "serverless":
+        real = LocalSparkJob(work_dir, s3, lambda line: None)
+        simulated = SimulatedServerlessJob(fail={scenario.poison}, region=harness.region)
+        step = HeldStep(real if scenario.real_spark_ticks > 0 else simulated)
+        EmrServerlessRunner(work_dir, region=harness.region, job=step).register(harness)
+        return real, simulated, step
+    real = EmrRunner(work_dir, region=harness.region).register(harness).add_step
+    simulated = SimulatedSparkStep(region=harness.region, fail={scenario.poison})
+    step = HeldStep(real if scenario.real_spark_ticks > 0 else simulated)
+    harness.runners.register(EMR_ADD_STEP, step)
+    return real, simulated, step
+
+
+def _started_compute(result: ExecutionResult) -> bool:
+    return asl.CREATE_CLUSTER in result.states_entered or asl.RUN_SERVERLESS_JOB in result.states_entered
+
+
 def _line(result: ExecutionResult, tick: datetime, landed: list[str], note: str) -> TickLine:
     plan = _plan(result)
     claimed = [s["slot"] for s in plan.get("slots", [])]
@@ -205,19 +231,19 @@ def _line(result: ExecutionResult, tick: datetime, landed: list[str], note: str)
         landed,
         claimed,
         outcome,
-        asl.CREATE_CLUSTER in result.states_entered,
+        _started_compute(result),
         "; ".join(x for x in (note, extra) if x),
     )
 
 
 def _account(report: DayReport, result: ExecutionResult, rows: int) -> None:
-    if asl.CREATE_CLUSTER not in result.states_entered:
+    if not _started_compute(result):
         return
-    report.clusters += 1
+    report.compute += 1
     if not _plan(result).get("slots"):
-        report.clusters_without_data += 1
-    minutes = CLUSTER_START + CLUSTER_TERMINATE + timedelta(minutes=_step_minutes(result, rows))
-    report.cluster_minutes += minutes.total_seconds() / 60
+        report.compute_without_data += 1
+    overhead = JOB_RUN_START if report.backend == "serverless" else CLUSTER_START + CLUSTER_TERMINATE
+    report.compute_minutes += (overhead + timedelta(minutes=_step_minutes(result, rows))).total_seconds() / 60
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,18 +251,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ticks", type=int, default=16, help="scheduled ticks of the day (default 16: four hours)")
     parser.add_argument("--rows", type=int, default=2000, help="rows per landing slot (default 2,000)")
     parser.add_argument("--real-spark-ticks", type=int, default=1, help="ticks with work on real Spark (default 1)")
+    parser.add_argument("--spark-backend", choices=("cluster", "serverless"), default="cluster", help="SparkBackend")
     args = parser.parse_args(argv)
     if args.ticks < 12:
         parser.error("--ticks: at least 12, so that the overlap, the quarantine and the late file all happen")
-    out = REPO_ROOT / "out" / "demo-day"
+    out = REPO_ROOT / "out" / ("demo-day" if args.spark_backend == "cluster" else f"demo-day-{args.spark_backend}")
     out.mkdir(parents=True, exist_ok=True)
     scenario = Scenario(ticks=args.ticks, rows=args.rows, real_spark_ticks=args.real_spark_ticks)
-    report = play(scenario, out / "work")
+    report = play(scenario, out / "work", backend=args.spark_backend)
     text = report.render()
     (out / "report.txt").write_text(text + "\n")
     print()
     print(text)
-    return 0 if not report.lost and report.clusters_without_data == 0 else 1
+    return 0 if not report.lost and report.compute_without_data == 0 else 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from demo.compute import Compute
 from demo.picture import visits_from_history
 from offline.cfn.definitions import all_states
 from offline.harness import REPO_ROOT, ExecutionResult
@@ -39,7 +40,9 @@ class WorkflowReport:
 class DemoReport:
     slot: str
     workflows: list[WorkflowReport]
-    clusters: list[tuple[str, str, str]]  # id, name, final state
+    #: The EMR clusters, or the EMR Serverless job runs, the EMR pipeline ran on: what each billed and cost.
+    compute: list[Compute]
+    spark_backend: str
     #: pipeline, slot, state, rows written, run id: the slot ledger after the runs.
     ledger: list[tuple[Pipeline, str, SlotState, int | None, str]]
     #: The README's sample query (Athena's text), its day, and its result on this run's output (DuckDB).
@@ -112,8 +115,16 @@ def render_report(report: DemoReport) -> str:
         result,
         "```",
     ]
-    lines += ["", "## EMR clusters", "", "| cluster | name | final state |", "|---|---|---|"]
-    lines += [f"| {cid} | {name} | {state} |" for cid, name, state in report.clusters]
+    title = "EMR Serverless job runs" if report.spark_backend == "serverless" else "EMR clusters"
+    lines += ["", f"## {title} (SparkBackend={report.spark_backend})", ""]
+    lines += [
+        "| id | name | final state | billed (as the twin records it) | estimated cost |",
+        "|---|---|---|---|---:|",
+    ]
+    lines += [
+        f"| {c.id} | {c.name} | {c.state} | {c.billed} | {'-' if c.cost_usd is None else f'${c.cost_usd}'} |"
+        for c in report.compute
+    ]
     orchestration = report.total_seconds - report.setup_seconds - sum(w.payload_seconds for w in report.workflows)
     lines += [
         "",

@@ -1,7 +1,8 @@
 """The offline twin's main job: both workflows end to end on this machine, with a report.
 
-    python -m demo                      # make demo
-    python -m demo --fail-spark-step    # make demo-failure
+    python -m demo                              # make demo
+    python -m demo --spark-backend serverless   # make demo SPARK_BACKEND=serverless
+    python -m demo --fail-spark-step            # make demo-failure
 
 What runs is what ``sam deploy`` ships: ``template.yaml`` and the ``.asl.json`` files,
 executed by moto's Step Functions engine (:mod:`offline.harness`), with the real
@@ -15,6 +16,10 @@ are put where a deployed stack expects them by the same code as ``make publish``
 data does not have: the real Spark job fails, the state machine terminates the cluster and
 fails with the step's error, and the "Execution Status Change" event AWS would emit is given
 to ``notify_failure``, whose SNS message the report shows.
+
+``--spark-backend serverless`` deploys with ``SparkBackend=serverless``: the same job, the same
+arguments, run by ``emr-serverless:startJobRun.sync`` on the stack's application (the twin's
+:class:`~offline.runners.emr_serverless.EmrServerlessRunner`, on local Spark) instead of a cluster.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 
 import boto3
 
+from demo.compute import spark_compute
 from demo.function_logs import function_logs_to
 from demo.outputs import parquet_partitions
 from demo.picture import render_svg, visits_from_history
@@ -38,6 +44,7 @@ from demo.report import DemoReport, WorkflowReport, relative, render_report, sta
 from demo.sample_query import database_name, format_result, run_sample_query, sample_query
 from offline.harness import REPO_ROOT, OfflineHarness
 from offline.runners.emr import EmrRunner
+from offline.runners.emr_serverless import EmrServerlessRunner
 from offline.runners.s3 import download_prefix, list_keys, parse_s3_uri
 from offline.runners.sagemaker import TransformRunner
 from offline.runners.sagemaker_training import TrainingRunner
@@ -59,11 +66,13 @@ class Demo:
         *,
         sample_rows: int = 20_000,
         fail_spark_step: bool = False,
+        spark_backend: str = "cluster",
         echo: Callable[[str], None] | None = None,
     ) -> None:
         self.out_dir = out_dir
         self.sample_rows = sample_rows
         self.fail_spark_step = fail_spark_step
+        self.spark_backend = spark_backend
         self.echo = echo or (lambda line: print(line, flush=True))
 
     def run(self) -> DemoReport:
@@ -77,7 +86,7 @@ class Demo:
 
     def _run_all(self) -> DemoReport:
         started = time.monotonic()
-        parameters = {"ScheduleState": "DISABLED"}
+        parameters = {"ScheduleState": "DISABLED", "SparkBackend": self.spark_backend}
         if self.fail_spark_step:
             parameters["PartitionColumn"] = FAILING_PARTITION_COLUMN
         slot = landing_slot()
@@ -94,10 +103,11 @@ class Demo:
             work = self.out_dir / "work"
             work.mkdir(parents=True, exist_ok=True)
             emr = EmrRunner(work, region=harness.region, progress=self.echo).register(harness)
+            serverless = EmrServerlessRunner(work, region=harness.region, progress=self.echo).register(harness)
             # The transform scores with the model production names: a training run promotes the first one.
             transform = TransformRunner(work, region=harness.region, progress=self.echo).register(harness)
             training = TrainingRunner(work, region=harness.region, progress=self.echo).register(harness)
-            runners = (emr, transform, training)
+            runners = (emr, serverless, transform, training)
             setup_seconds = time.monotonic() - started
 
             workflows = [
@@ -113,11 +123,7 @@ class Demo:
                 for pipeline in ("emr", "transform")
                 for r in ledger.window(pipeline, "0", "9").values()
             ]
-            clusters = [
-                (c["Id"], c["Name"], c["Status"]["State"])
-                for page in emr.emr.get_paginator("list_clusters").paginate()
-                for c in page["Clusters"]
-            ]
+            compute = spark_compute(harness)
             for workflow in workflows:
                 self._collect_objects(workflow, s3)
             mirror = self.out_dir / "bucket"
@@ -129,7 +135,8 @@ class Demo:
         return DemoReport(
             slot=slot_id(slot),
             workflows=workflows,
-            clusters=clusters,
+            compute=compute,
+            spark_backend=self.spark_backend,
             ledger=slots,
             sample_query=(query, f"{slot:%Y-%m-%d}", format_result(result, column)),
             setup_seconds=setup_seconds,
@@ -140,7 +147,7 @@ class Demo:
     def _run(
         self,
         harness: OfflineHarness,
-        runners: tuple[EmrRunner, TransformRunner, TrainingRunner],
+        runners: tuple[EmrRunner, EmrServerlessRunner, TransformRunner, TrainingRunner],
         logical_id: str,
         title: str,
         tick: datetime,
@@ -196,9 +203,12 @@ class Demo:
                 workflow.objects += [f"    {line}" for line in lines[:5]]
 
 
-def _payload_seconds(emr: EmrRunner, transform: TransformRunner, training: TrainingRunner) -> float:
+def _payload_seconds(
+    emr: EmrRunner, serverless: EmrServerlessRunner, transform: TransformRunner, training: TrainingRunner
+) -> float:
     jobs = [
         *(s.seconds for s in emr.steps),
+        *(r.outcome.seconds for r in serverless.job_runs if r.outcome is not None),
         *(t.seconds for t in transform.records),
         *(t.seconds for t in training.records),
     ]
@@ -215,10 +225,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--fail-spark-step", action="store_true", help="run with a Spark step that fails")
     parser.add_argument("--rows", type=int, default=20_000, help="sample characters rows (default 20,000)")
+    parser.add_argument(
+        "--spark-backend",
+        choices=("cluster", "serverless"),
+        default="cluster",
+        help="the template's SparkBackend: a transient EMR cluster (default) or EMR Serverless",
+    )
     parser.add_argument("--out", type=Path, default=None, help="report folder (default out/demo or out/demo-failure)")
     args = parser.parse_args(argv)
     out = args.out or (REPO_ROOT / "out" / ("demo-failure" if args.fail_spark_step else "demo"))
-    report = Demo(out, sample_rows=args.rows, fail_spark_step=args.fail_spark_step).run()
+    report = Demo(
+        out, sample_rows=args.rows, fail_spark_step=args.fail_spark_step, spark_backend=args.spark_backend
+    ).run()
     print()
     print(report.text)
     print(f"report: {relative(out / 'report.md')}")
@@ -226,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     statuses = {w.title: w.result.status for w in report.workflows}
     emr_ok = statuses["EMR pipeline"] == expected and statuses["Batch transform"] == "SUCCEEDED"
     emr_ok = emr_ok and statuses["Model training"] == "SUCCEEDED"
-    leaked = [c for c in report.clusters if c[2] != "TERMINATED"]
+    leaked = [c for c in report.compute if c.state not in ("TERMINATED", "SUCCESS", "FAILED", "CANCELLED")]
     if leaked:
-        print(f"LEAKED CLUSTERS: {leaked}", file=sys.stderr)
+        print(f"LEAKED CLUSTERS OR JOB RUNS: {leaked}", file=sys.stderr)
     return 0 if emr_ok and not leaked else 1

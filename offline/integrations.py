@@ -53,7 +53,7 @@ class TaskContext:
 
 
 class Runner(Protocol):
-    def __call__(self, parameters: dict[str, Any], context: TaskContext) -> Any: ...
+    def __call__(self, parameters: dict[str, Any], context: TaskContext, /) -> Any: ...
 
 
 class RunnerRegistry(dict[str, Runner]):

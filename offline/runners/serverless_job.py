@@ -87,7 +87,7 @@ class JobOutcome:
 class ServerlessJob(Protocol):
     """Runs one job; ``context.cancelled()`` turns true when the job run is cancelled or out of time."""
 
-    def __call__(self, job: JobRequest, context: TaskContext) -> JobOutcome: ...
+    def __call__(self, job: JobRequest, context: TaskContext, /) -> JobOutcome: ...
 
 
 def parse_spark_submit_parameters(text: str) -> dict[str, str]:

@@ -83,8 +83,8 @@ def test_the_transform_appends_exactly_one_numeric_prediction_to_every_input_row
 
 def test_every_cluster_the_demo_started_ended_terminated(demo: DemoReport, failing_demo: DemoReport):
     for report in (demo, failing_demo):
-        assert report.clusters, "the EMR pipeline created no cluster"
-        assert {state for _, _, state in report.clusters} == {"TERMINATED"}
+        assert report.compute, "the EMR pipeline created no cluster"
+        assert {c.state for c in report.compute} == {"TERMINATED"}
 
 
 def test_the_report_names_each_state_with_its_duration_and_the_pictures_exist(demo: DemoReport):
