@@ -9,9 +9,9 @@ starts a run; the assumptions are printed first, the figures side by side, never
   baseline (:mod:`bench.slot_day_v1`).
 - **ledger + cluster** (today's default, ``SPARK_BACKEND=cluster``) and **ledger + serverless**
   (``SPARK_BACKEND=serverless``) on the same seeded day: the layer's real code drives every run
-  (``planning.prepare_run`` builds the plan for the backend, ``recording.record`` records the job's
-  report, ``run_cost.estimate`` prices the run from the usage AWS would report, with
-  ``cost.PriceTable``'s prices), against an in-memory landing and ledger (:mod:`bench.slot_day_ledger`).
+  (``runs.planning.prepare_run`` builds the plan for the backend, ``runs.recording.record`` records the
+  job's report, ``runs.costing.estimate`` prices the run from the usage AWS would report, with
+  ``runs.cost.PriceTable``'s prices), against an in-memory landing and ledger (:mod:`bench.slot_day_ledger`).
   A cluster lives start + Spark step + terminate; a job run waits its start-up (longer when the
   application had auto-stopped) then runs the same Spark work (:mod:`bench.slot_day_serverless`).
 
@@ -34,8 +34,8 @@ from bench.slot_day_model import MEASURED_ROWS_PER_SECOND, Assumptions, make_day
 from bench.slot_day_outcome import Outcome
 from bench.slot_day_serverless import TEMPLATE_IDLE_TIMEOUT_MINUTES, ServerlessTiming
 from bench.slot_day_v1 import simulate_v1
-from transient_analytics.cost import PriceTable
-from transient_analytics.plan import instance_groups
+from transient_analytics.runs.cost import PriceTable
+from transient_analytics.runs.emr_plan import instance_groups
 
 #: Issue 18's goal for the serverless backend against the cluster.
 TARGET_TIMES_CHEAPER = 5
@@ -155,12 +155,12 @@ def assumptions(a: Assumptions, timing: ServerlessTiming, prices: PriceTable) ->
         f"- cluster: {groups} {instance_type} on demand (the plan's instance groups from the settings' defaults, "
         "= template EmrPrimary*/EmrCore* defaults); billed per instance from CreateCluster to terminated",
         *timing.lines(prep.SERVERLESS_SPARK_SUBMIT_PARAMETERS),
-        f"- prices (cost.PriceTable defaults, us-east-1 on demand; sources in cost.py and docs/emr-serverless.md "
-        f"section 5): EC2 {instance_type} ${prices.EC2_INSTANCE_HOUR_USD.get(instance_type)}/h + EMR "
-        f"${prices.EMR_INSTANCE_HOUR_USD.get(instance_type)}/h; serverless ARM64 "
+        "- prices (runs.cost.PriceTable defaults, us-east-1 on demand; sources in runs/cost.py and "
+        f"docs/emr-serverless.md section 5): EC2 {instance_type} ${prices.EC2_INSTANCE_HOUR_USD.get(instance_type)}/h "
+        f"+ EMR ${prices.EMR_INSTANCE_HOUR_USD.get(instance_type)}/h; serverless ARM64 "
         f"${prices.EMR_SERVERLESS_ARM64_VCPU_HOUR_USD}/vCPU-h, ${prices.EMR_SERVERLESS_ARM64_MEMORY_GB_HOUR_USD}/GB-h, "
         f"storage over 20 GB ${prices.EMR_SERVERLESS_STORAGE_GB_HOUR_USD}/GB-h; each run priced by "
-        "run_cost.estimate and split among its slots by landing bytes (cost.slot_costs)",
+        "runs.costing.estimate and split among its slots by landing bytes (runs.cost.slot_costs)",
         "- lag: per version of a slot's contents, from its last file landing (at the earliest the slot's end) "
         "to the RecordSlots that recorded it; p95 by nearest rank",
     ]

@@ -1,11 +1,11 @@
 """The two Spark backends of the simulated day: how long a run takes, and what AWS would report it billed.
 
-Each backend starts the run a plan describes (:class:`~transient_analytics.plan.RunPlan`'s ``emr`` or
+Each backend starts the run a plan describes (:class:`~transient_analytics.runs.plan.RunPlan`'s ``emr`` or
 ``serverless`` part, built by the layer from ``SPARK_BACKEND``) and keeps the response AWS would give
 for it: ``DescribeCluster`` + ``ListInstanceGroups`` for a cluster, ``GetJobRun`` for a job run. It is
-also RecordSlots' :class:`~transient_analytics.run_cost.Meter`: the usage comes from those responses
-through ``cost.usage_from_cluster`` / ``cost.usage_from_job_run``, so the run's cost is the layer's
-(``run_cost.estimate``), with no price or formula here.
+also RecordSlots' :class:`~transient_analytics.runs.costing.Meter`: the usage comes from those responses
+through ``runs.cost.usage_from_cluster`` / ``runs.cost.usage_from_job_run``, so the run's cost is the
+layer's (``runs.costing.estimate``), with no price or formula here.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from bench.slot_day_serverless import (
     worker_conf,
     worker_totals,
 )
-from transient_analytics.cost import (
+from transient_analytics.runs.cost import (
     Architecture,
     ClusterUsage,
     ServerlessUsage,
     usage_from_cluster,
     usage_from_job_run,
 )
-from transient_analytics.plan import RunPlan
+from transient_analytics.runs.plan import RunPlan
 
 #: vCPU and memory (GiB) per instance, for a cluster's vCPU- and GB-minutes (Amazon EC2 M7g: m7g.xlarge is
 #: 4 vCPU, 16 GiB; the same in public price tables, e.g. find_string "m7g.xlarge | 4 | 16 GiB").

@@ -1,10 +1,11 @@
 """The slot ledger's behaviour, driven by the layer's real code over an in-memory landing and ledger.
 
-``planning.prepare_run`` (slot grid, landing fingerprints, ``ledger.select`` and ``ledger.claim``,
-the run plan for the settings' ``SPARK_BACKEND``) before the Spark job, ``recording.record``
-(``ledger.complete`` / ``ledger.fail``, quarantine) after it, with the Spark job's per-slot report (a
-poison slot fails, the others of its batch convert), then ``run_cost.estimate`` (RecordSlots' pricing:
-the backend's billed usage, ``cost.run_cost`` and ``cost.slot_costs``). The in-memory ledger's writes
+``runs.planning.prepare_run`` (slot grid, landing fingerprints, ``ledger.selection.select`` and
+``ledger.transitions.claim``, the run plan for the settings' ``SPARK_BACKEND``) before the Spark job,
+``runs.recording.record`` (``ledger.transitions.complete`` / ``fail``, quarantine) after it, with the
+Spark job's per-slot report (a poison slot fails, the others of its batch convert), then
+``runs.costing.estimate`` (RecordSlots' pricing: the backend's billed usage, ``runs.cost.run_cost``
+and ``runs.cost.slot_costs``). The in-memory ledger's writes
 are conditional on the record's version, as the DynamoDB store's are. Only the durations, the job's
 outcome and the usage AWS would report are simulated (:mod:`bench.slot_day_backends`).
 """
@@ -21,9 +22,7 @@ from bench.slot_day_backends import Backend, Run, billed_minutes
 from bench.slot_day_model import BYTES_PER_ROW, DAY, GRID, MAX_DRAIN_TICKS, PIPELINE, Assumptions, Day, minutes, ticks
 from bench.slot_day_outcome import Outcome, Tracker
 from bench.slot_day_serverless import APPLICATION_ID
-from transient_analytics import planning, recording, run_cost
-from transient_analytics.cost import PriceTable
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import (
     ExecutionContext,
     PrepareRunEvent,
@@ -33,7 +32,9 @@ from transient_analytics.models import (
     RunRequest,
     TaskError,
 )
-from transient_analytics.plan import RunPlan
+from transient_analytics.runs import costing, planning, recording
+from transient_analytics.runs.cost import PriceTable
+from transient_analytics.runs.plan import RunPlan
 from transient_analytics.settings import PrepareRunSettings, RecordSlotsSettings, SparkBackend
 from transient_analytics.slots import ObjectRef, Pipeline, parse_slot_id, slot_id
 
@@ -43,7 +44,7 @@ POISON_ERROR = "csv_to_parquet: error: header mismatch: expected 7 columns, got 
 
 
 class MemoryLanding:
-    """planning.Landing over the day's objects visible at the simulation's clock."""
+    """runs.planning.Landing over the day's objects visible at the simulation's clock."""
 
     def __init__(self, day: Day) -> None:
         self.day, self.now = day, DAY
@@ -53,7 +54,7 @@ class MemoryLanding:
 
 
 class MemoryLedger:
-    """planning.Ledger and recording.Ledger in memory: reads, and writes conditional on the version."""
+    """runs.planning.Ledger and runs.recording.Ledger in memory: reads, and writes conditional on the version."""
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], SlotRecord] = {}
@@ -79,7 +80,7 @@ class MemoryLedger:
 
 
 class Reports:
-    """recording.Reports: the run report the simulated Spark job wrote."""
+    """runs.recording.Reports: the run report the simulated Spark job wrote."""
 
     def __init__(self) -> None:
         self.by_uri: dict[str, Any] = {}
@@ -191,7 +192,7 @@ def _tick(
 
 
 class _Recording:
-    """RecordSlots after a run: ``recording.record`` on the job's report, then ``run_cost.estimate`` on its bill."""
+    """RecordSlots after a run: ``runs.recording.record`` on the job's report, ``runs.costing.estimate`` on its bill."""
 
     def __init__(self, backend: Backend, prices: PriceTable, rec: RecordSlotsSettings) -> None:
         self.backend, self.prices, self.rec = backend, prices, rec
@@ -234,7 +235,7 @@ class _Recording:
         by_slot = {s.slot: s for s in plan.slots}
         for sid in result.converted:
             track.convert(sid, at, by_slot[sid].fingerprint)
-        cost, why = run_cost.estimate(event, self.rec, self.prices, self.backend)
+        cost, why = costing.estimate(event, self.rec, self.prices, self.backend)
         if cost is None:
             raise RuntimeError(f"run {plan.run_id}: RecordSlots could not price it: {why}")
         out.cost_usd += cost.total

@@ -40,7 +40,7 @@ class Outcome:
     vcpu_minutes: float = 0.0
     gb_minutes: float = 0.0
     cost_usd: Decimal = Decimal(0)
-    #: Each slot's share of the runs' costs (``cost.slot_costs``), summed over the runs that carried it.
+    #: Each slot's share of the runs' costs (``runs.cost.slot_costs``), summed over the runs that carried it.
     slot_cost_usd: dict[str, Decimal] = field(default_factory=dict)
     slots_with_data: int = 0
     converted: int = 0

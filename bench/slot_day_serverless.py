@@ -94,7 +94,7 @@ class ServerlessTiming:
             "disk over 20 GB/worker (none here); start-up "
             + ("BILLED too (sensitivity)" if self.bill_start_up else "not billed"),
             f"- serverless capacity (template): {TEMPLATE_MAXIMUM_VCPU} vCPU, {TEMPLATE_MAXIMUM_MEMORY_GB} GB "
-            "for all running jobs; ARM64, priced with cost.PriceTable's ARM64 prices",
+            "for all running jobs; ARM64, priced with runs.cost.PriceTable's ARM64 prices",
         ]
 
 

@@ -3,8 +3,8 @@
 A tick converts the one slot that just closed; a tick whose predecessor still runs ends in
 ``SkippedOverlappingRun`` and its slot is lost; a failed slot stays unconverted until a person
 acts; an empty slot still gets a cluster and a Spark step; a file landing after its slot was
-converted is never converted. Its clusters are the layer's instance groups (``plan.instance_groups``)
-priced as RecordSlots prices a cluster (``cost.usage_from_cluster``, ``cost.run_cost``).
+converted is never converted. Its clusters are the layer's instance groups (``runs.emr_plan.instance_groups``)
+priced as RecordSlots prices a cluster (``runs.cost.usage_from_cluster``, ``runs.cost.run_cost``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from bench.slot_day_backends import billed_minutes, cluster_responses
 from bench.slot_day_model import DAY, GRID, Assumptions, Day, cluster_time, ticks
 from bench.slot_day_outcome import Outcome, Tracker
-from transient_analytics.cost import PriceTable, run_cost, usage_from_cluster
-from transient_analytics.plan import instance_groups
+from transient_analytics.runs.cost import PriceTable, run_cost, usage_from_cluster
+from transient_analytics.runs.emr_plan import instance_groups
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import fingerprint, slot_id
 

@@ -1,4 +1,4 @@
-"""The Spark compute a demo run used, on either backend, with what it billed and cost (``cost.py``'s rules).
+"""The Spark compute a demo run used, on either backend, with what it billed and cost (``runs/cost.py``'s rules).
 
 The clusters moto holds (their timelines are this machine's seconds, so their instance-hours are the
 twin's, not a real cluster's ten-minute start) or the EMR Serverless job runs of the stack's application
@@ -16,7 +16,14 @@ import boto3
 
 from offline.harness import OfflineHarness
 from transient_analytics.aws import Meter
-from transient_analytics.cost import Architecture, ClusterUsage, CostInputError, PriceTable, ServerlessUsage, run_cost
+from transient_analytics.runs.cost import (
+    Architecture,
+    ClusterUsage,
+    CostInputError,
+    PriceTable,
+    ServerlessUsage,
+    run_cost,
+)
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,10 @@ from offline.runners.emr_serverless import EmrServerlessRunner
 from offline.runners.serverless_job import LocalSparkJob, SimulatedServerlessJob
 from offline.runners.simulated_step import SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
-from transient_analytics import asl_contract as asl
 from transient_analytics import layout
-from transient_analytics.history import facts_from_history
-from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.ledger.store import SlotLedger
+from transient_analytics.notify.history import facts_from_history
+from transient_analytics.runs import asl_contract as asl
 from transient_analytics.slots import GRIDS, slot_id
 
 START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from demo.compute import Compute
 from demo.picture import visits_from_history
 from offline.cfn.definitions import all_states
 from offline.harness import REPO_ROOT, ExecutionResult
-from transient_analytics.ledger import SlotState
+from transient_analytics.ledger.records import SlotState
 from transient_analytics.slots import Pipeline
 
 

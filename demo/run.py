@@ -50,7 +50,7 @@ from offline.runners.sagemaker import TransformRunner
 from offline.runners.sagemaker_training import TrainingRunner
 from tools.publish import execute, plan_uploads
 from transient_analytics import layout
-from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.ledger.store import SlotLedger
 from transient_analytics.slots import GRIDS, slot_id
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo"

@@ -41,7 +41,7 @@ from offline.runners.sagemaker_training import TrainingRunner
 from tools.publish import BATCH_FILENAME, BATCH_PATH, batch_day
 from tools.publish_training import training_objects
 from transient_analytics import layout
-from transient_analytics.model_registry import ProductionPointer
+from transient_analytics.training.model_registry import ProductionPointer
 
 DEFAULT_OUT = REPO_ROOT / "out" / "demo-train"
 TRAIN = "TrainModelStateMachine"

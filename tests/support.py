@@ -56,8 +56,8 @@ PRODUCTION_MODEL = "ta-abalone-v1-0123abcd"
 
 def create_production_table(client: Any, table_name: str, model_name: str | None = None) -> None:
     """The production pointer table as template.yaml declares it; with ``model_name``, a promoted model in it."""
-    from transient_analytics.model_registry import ProductionPointer
-    from transient_analytics.registry import ProductionModel
+    from transient_analytics.training.model_registry import ProductionPointer
+    from transient_analytics.training.registry import ProductionModel
 
     props = load_template(ROOT / "template.yaml")["Resources"]["ProductionModelTable"]["Properties"]
     client.create_table(

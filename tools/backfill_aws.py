@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from tools.backfill_plan import Backfill, BackfillError, Limits
 from transient_analytics.errors import describe_validation_error
-from transient_analytics.ledger import SlotRecord
-from transient_analytics.ledger_store import SlotLedger
-from transient_analytics.planning import max_slots
+from transient_analytics.ledger.records import SlotRecord
+from transient_analytics.ledger.store import SlotLedger
+from transient_analytics.runs.planning import max_slots
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import GRIDS, Pipeline, SlotRange, slot_id
 

@@ -2,7 +2,7 @@
 
 The range is validated by the layer's own rule (``slots.parse_range``: slot ids on the
 pipeline's slot boundaries, ``to`` after ``from`` and exclusive, at most ``MAX_BACKFILL_SLOTS``
-slots); each slot's action is ``ledger.requeue``'s rule, applied to the record the ledger holds.
+slots); each slot's action is ``ledger.transitions.requeue``'s rule, applied to the record the ledger holds.
 Every refusal is a :class:`BackfillError`, one line naming the field and the rule.
 """
 
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from transient_analytics import ledger  # layers/shared on PYTHONPATH, as the Makefile sets it
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.ledger import SlotRecord
+
+# layers/shared on PYTHONPATH, as the Makefile sets it
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import RunRequest
 from transient_analytics.slots import GRIDS, Pipeline, SlotRange, parse_range, slot_id
 
@@ -102,7 +104,7 @@ def execution_name(pipeline: Pipeline, rng: SlotRange, now: datetime, token: str
 def describe_slots(
     pipeline: Pipeline, rng: SlotRange, records: dict[str, SlotRecord] | None, now: datetime
 ) -> list[SlotLine]:
-    """Each slot of the range, its state now and what the backfill does to it (``ledger.requeue``'s rule)."""
+    """Each slot of the range, its state now and what the backfill does to it (``transitions.requeue``'s rule)."""
     lines = []
     for start in rng.slots(GRIDS[pipeline]):
         sid = slot_id(start)
@@ -111,8 +113,8 @@ def describe_slots(
             continue
         record = records.get(sid)
         try:
-            ledger.requeue(record, pipeline=pipeline, slot=sid, now=now)
-        except ledger.TransitionRefused:
+            transitions.requeue(record, pipeline=pipeline, slot=sid, now=now)
+        except transitions.TransitionRefused:
             assert record is not None
             until = slot_id(record.lease_expires_at) if record.lease_expires_at else "?"
             action = f"left to the run holding it (lease until {until})"

@@ -31,9 +31,10 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 
-from transient_analytics import ledger, naming
-from transient_analytics.ledger_store import SlotLedger, from_item
-from transient_analytics.run_bounds import lease
+from transient_analytics import naming
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.store import SlotLedger, from_item
+from transient_analytics.runs.bounds import lease
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import Fingerprint
 
@@ -141,7 +142,7 @@ class ClaimRace:
     """A duplicate execution of the tick claims this slot between PrepareRun's read and its write.
 
     Wraps PrepareRun's DynamoDB client: when armed, the first claim PutItem is preceded by the
-    claim the duplicate execution's PrepareRun would have written (the layer's own ``ledger.claim``,
+    claim the duplicate execution's PrepareRun would have written (the layer's own ``ledger.transitions.claim``,
     holder = that execution), so this run's conditional write loses; the soak then starts the
     duplicate execution, whose PrepareRun finds the claim its own and converts the slot.
     """
@@ -164,7 +165,7 @@ class ClaimRace:
             mine = from_item(kwargs["Item"])
             current = SlotLedger(self.client, self.table).get(mine.pipeline, mine.slot)
             if current is None or current.holder != mine.holder:
-                theirs = ledger.claim(
+                theirs = transitions.claim(
                     current,
                     pipeline=mine.pipeline,
                     slot=mine.slot,

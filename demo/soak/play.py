@@ -27,10 +27,10 @@ from offline.runners.sagemaker import SAGEMAKER_TRANSFORM
 from offline.runners.simulated_step import SimulatedSparkStep
 from tools.publish import JOB_PATH, SCHEMA_PATH
 from transient_analytics import layout
-from transient_analytics.ledger_store import SlotLedger
-from transient_analytics.model_registry import ProductionPointer
-from transient_analytics.registry import ProductionModel
+from transient_analytics.ledger.store import SlotLedger
 from transient_analytics.slots import GRIDS, slot_id
+from transient_analytics.training.model_registry import ProductionPointer
+from transient_analytics.training.registry import ProductionModel
 
 EMR, TRANSFORM = "EmrPipelineStateMachine", "BatchTransformStateMachine"
 MAX_DRAIN_TICKS = 16

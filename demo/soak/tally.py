@@ -12,9 +12,10 @@ from typing import Any
 
 from demo.soak.play import Soak
 from offline.harness import ExecutionResult, PublishedMessage
-from transient_analytics import asl_contract as asl
-from transient_analytics import layout, run_bounds
-from transient_analytics.history import facts_from_history
+from transient_analytics import layout
+from transient_analytics.notify.history import facts_from_history
+from transient_analytics.runs import asl_contract as asl
+from transient_analytics.runs import bounds
 from transient_analytics.slots import ObjectRef, fingerprint, slot_id
 
 
@@ -117,8 +118,8 @@ def tally(soak: Soak) -> Tally:
         0,
         f"must be 0 ({len(unlisted_done)} slot(s) with unlisted values, all told)",
     )
-    lease = run_bounds.lease("emr", soak.h.lambdas.module("PrepareRunFunction").settings())
-    t.add("lease of a claim, if the notifier failed too (min)", f"{lease.total_seconds() / 60:.1f}", "run_bounds")
+    lease = bounds.lease("emr", soak.h.lambdas.module("PrepareRunFunction").settings())
+    t.add("lease of a claim, if the notifier failed too (min)", f"{lease.total_seconds() / 60:.1f}", "runs.bounds")
     t.add("claims a duplicate execution won (race)", soak.race.won_by_duplicate, "each converted by the duplicate")
     daily = soak.ledger.window("transform", "0000", "9999")
     scored = sum(1 for r in daily.values() if r.state == "done")

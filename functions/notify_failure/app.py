@@ -1,4 +1,4 @@
-"""NotifyFailure: one SNS message per FAILED, TIMED_OUT or ABORTED run (``notifying.notify``), once per event."""
+"""NotifyFailure: one SNS message per FAILED, TIMED_OUT or ABORTED run (``notify.notifying.notify``), once per event."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transient_analytics import wiring
 from transient_analytics.models import FAILURE_STATUSES, ExecutionStatusChangeEvent, parse_event
-from transient_analytics.notifying import notify
+from transient_analytics.notify.notifying import notify
 
 logger, tracer = Logger(), Tracer()
 settings, executions, clusters, now = wiring.notify_failure_settings, wiring.executions, wiring.clusters, wiring.utc_now

@@ -1,4 +1,4 @@
-"""PrepareRun: claim the due slots in the slot ledger and return the run's plan (``planning.prepare_run``)."""
+"""PrepareRun: claim the due slots in the slot ledger and return the run's plan (``runs.planning.prepare_run``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transient_analytics import wiring
 from transient_analytics.models import PrepareRunEvent, parse_event
-from transient_analytics.planning import prepare_run
-from transient_analytics.run_metrics import add_all, planning_metrics
+from transient_analytics.runs.metrics import add_all, planning_metrics
+from transient_analytics.runs.planning import prepare_run
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
 settings, ports, now = wiring.prepare_run_settings, wiring.prepare_run_ports, wiring.utc_now

@@ -1,4 +1,4 @@
-"""PrepareTraining: plan a training run, or read back a package a person approves (``training_runs``)."""
+"""PrepareTraining: plan a training run, or read back a package a person approves (``training.planning``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transient_analytics import wiring
 from transient_analytics.models import parse_event
-from transient_analytics.training import PrepareTrainingEvent
-from transient_analytics.training_runs import prepare_training
+from transient_analytics.training.plan import PrepareTrainingEvent
+from transient_analytics.training.planning import prepare_training
 
 logger, tracer = Logger(), Tracer()
 settings, ports, now = wiring.prepare_training_settings, wiring.prepare_training_ports, wiring.utc_now

@@ -1,4 +1,4 @@
-"""ClaimProduction: swap the production pointer to the candidate under the race rule (``promotion``)."""
+"""ClaimProduction: swap the production pointer to the candidate under the race rule (``training.promotion``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transient_analytics import wiring
 from transient_analytics.models import parse_event
-from transient_analytics.promotion import PromoteModelEvent, claim_production
+from transient_analytics.training.promotion import PromoteModelEvent, claim_production
 
 logger, tracer = Logger(), Tracer()
 settings, pointer, now = wiring.promote_model_settings, wiring.production_pointer, wiring.utc_now

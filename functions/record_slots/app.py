@@ -1,5 +1,5 @@
-"""RecordSlots: each claimed slot recorded done, failed, quarantined or released (``recording.record``);
-the run's estimated cost (``run_cost.estimate``), metrics, the notices the slots owe (``notices.deliver``),
+"""RecordSlots: each claimed slot recorded done, failed, quarantined or released (``runs.recording.record``);
+the run's estimated cost (``runs.costing.estimate``), metrics, the notices the slots owe (``ledger.notices.deliver``),
 a "Slot Converted" event per converted slot. Safe to retry: Step Functions does on NotificationNotSent."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transient_analytics import wiring
-from transient_analytics.completion import put_events_batches
+from transient_analytics.ledger.notices import deliver, require_delivered
 from transient_analytics.models import RecordSlotsEvent, parse_event
-from transient_analytics.notices import deliver, require_delivered
-from transient_analytics.notification import notice_renderer
-from transient_analytics.recording import record
-from transient_analytics.run_cost import estimate, priced
-from transient_analytics.run_metrics import add_all, recording_metrics
+from transient_analytics.notify.slot_notices import notice_renderer
+from transient_analytics.runs.completion import put_events_batches
+from transient_analytics.runs.costing import estimate, priced
+from transient_analytics.runs.metrics import add_all, recording_metrics
+from transient_analytics.runs.recording import record
 
 logger, tracer, metrics = Logger(), Tracer(), Metrics()
 settings, ports, now = wiring.record_slots_settings, wiring.record_slots_ports, wiring.utc_now

@@ -1,4 +1,4 @@
-"""RegisterCandidate: register the trained model as a package of the group and apply the gate (``registration``)."""
+"""RegisterCandidate: register the trained model as a package and apply the gate (``training.registration``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transient_analytics import wiring
 from transient_analytics.models import parse_event
-from transient_analytics.registration import RegisterModelEvent, register_candidate
+from transient_analytics.training.registration import RegisterModelEvent, register_candidate
 
 logger, tracer = Logger(), Tracer()
 ports = wiring.register_model_ports

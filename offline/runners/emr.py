@@ -30,8 +30,7 @@ from offline.runners.s3 import parse_s3_uri
 from offline.runners.spark import last_error_line, run_spark, spark_defaults, spark_submit_command
 from offline.runners.step_files import StepFiles
 from transient_analytics.aws import ACTIVE_CLUSTER_STATES
-from transient_analytics.plan import TAG_EXECUTION, TAG_RUN_ID, TAG_STACK
-from transient_analytics.tags import execution_tag_value
+from transient_analytics.tags import TAG_EXECUTION, TAG_RUN_ID, TAG_STACK, execution_tag_value
 
 EMR_CREATE = "arn:aws:states:::elasticmapreduce:createCluster.sync"
 EMR_ADD_STEP = "arn:aws:states:::elasticmapreduce:addStep.sync"

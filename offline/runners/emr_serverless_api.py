@@ -17,7 +17,7 @@ from checks.request_shapes import task_request_problems
 from offline.integrations import TaskFailure
 from offline.runners.s3 import object_exists, parse_s3_uri
 from offline.runners.serverless_job import parse_spark_submit_parameters
-from transient_analytics.plan import TAG_EXECUTION, TAG_RUN_ID, TAG_STACK
+from transient_analytics.tags import TAG_EXECUTION, TAG_RUN_ID, TAG_STACK
 
 EMR_SERVERLESS_START_JOB_RUN = "arn:aws:states:::emr-serverless:startJobRun.sync"
 #: Errors of the optimized integration's API calls are ``EMRServerless.<ErrorCode>``.

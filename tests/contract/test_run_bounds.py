@@ -1,4 +1,4 @@
-"""The lease arithmetic (``transient_analytics.run_bounds``) checked against the ASL files it mirrors.
+"""The lease arithmetic (``transient_analytics.runs.bounds``) checked against the ASL files it mirrors.
 
 An independent walker reads each deployed definition: every Task state's worst case from its own
 ``TimeoutSeconds`` (or ``TimeoutSecondsPath``, resolved from the plan's settings) and ``Retry``
@@ -22,9 +22,9 @@ from offline.cfn.stack import Stack
 from offline.cfn.template import load_template
 from tests.statemachines.sfn_support import ROOT
 from tests.support import load_event
-from transient_analytics import run_bounds
 from transient_analytics.models import PrepareRunEvent, parse_event
-from transient_analytics.plan import RunPlan, build_plan
+from transient_analytics.runs import bounds
+from transient_analytics.runs.plan import RunPlan, build_plan
 from transient_analytics.settings import PrepareRunSettings, load_settings
 from transient_analytics.slots import Fingerprint
 
@@ -69,7 +69,7 @@ def task_worst_case(state: dict[str, Any], s: PrepareRunSettings) -> float:
         )
         intervals += [interval * rate**n for n in range(attempts)]
         time_outs |= bool(TIME_OUT_ERRORS & set(retry["ErrorEquals"]))
-    per_retry = timeout if time_outs else run_bounds.API_CALL_SECONDS
+    per_retry = timeout if time_outs else bounds.API_CALL_SECONDS
     return timeout + len(intervals) * per_retry + sum(intervals)
 
 
@@ -135,24 +135,24 @@ CASES = [
 @pytest.mark.parametrize("overrides", CASES)
 def test_the_layers_bound_of_each_run_is_the_longest_path_through_its_deployed_definition(overrides):
     s = settings(**overrides)
-    assert run_bounds.emr_run_bound(s) == walked("EmrPipelineStateMachine", s)
-    assert run_bounds.transform_run_bound(s) == walked("BatchTransformStateMachine", s)
+    assert bounds.emr_run_bound(s) == walked("EmrPipelineStateMachine", s)
+    assert bounds.transform_run_bound(s) == walked("BatchTransformStateMachine", s)
 
 
 @pytest.mark.parametrize("overrides", CASES)
 def test_a_claims_lease_outlasts_its_run_and_each_machines_own_timeout_holds_the_run(overrides):
     s = settings(**overrides)
     for pipeline, machine in (("emr", "EmrPipelineStateMachine"), ("transform", "BatchTransformStateMachine")):
-        lease = run_bounds.lease(pipeline, s).total_seconds()
-        assert lease >= walked(machine, s) + run_bounds.CLOCK_SKEW_SECONDS
+        lease = bounds.lease(pipeline, s).total_seconds()
+        assert lease >= walked(machine, s) + bounds.CLOCK_SKEW_SECONDS
         assert definition(machine)["TimeoutSeconds"] >= walked(machine, s), machine
 
 
 def test_with_the_templates_defaults_a_dead_runs_slot_is_held_less_long_than_the_lag_alarm_tolerates():
     s = settings()
-    emr, transform = run_bounds.lease("emr", s), run_bounds.lease("transform", s)
+    emr, transform = bounds.lease("emr", s), bounds.lease("transform", s)
     assert emr.total_seconds() == 6713  # 1 h 51 min 53 s: docs/reliability.md, Lease arithmetic
-    serverless = run_bounds.lease("emr", settings(SPARK_BACKEND="serverless"))
+    serverless = bounds.lease("emr", settings(SPARK_BACKEND="serverless"))
     assert serverless.total_seconds() == 5053  # 254 + (4200 + 3 x 60 + 105) + 254 + 60: 1 h 24 min 13 s
     assert serverless.total_seconds() < int(PARAMETERS["SlotLagAlarmSeconds"]["Default"])
     assert emr.total_seconds() < int(PARAMETERS["SlotLagAlarmSeconds"]["Default"])

@@ -28,7 +28,7 @@ from offline.runners.sagemaker_training import TrainingRunner
 from tests.contract.test_state_machine_requests import LONG_STACK, ODD_NAME, PLAIN_NAME, task_states
 from tests.statemachines.sfn_support import NOW, ROOT
 from tests.statemachines.training_support import TRAIN, clear_registry, manual, pointer, publish
-from transient_analytics.model_registry import ModelPackages
+from transient_analytics.training.model_registry import ModelPackages
 
 CREATE_MODEL = "arn:aws:states:::sagemaker:createModel"
 #: Execution names are unique per state machine: each call of :func:`runs` numbers its own.

@@ -6,7 +6,7 @@ import pytest
 
 from demo.train import TrainingDemo
 from demo.train_report import TrainingDemoReport
-from transient_analytics.gate import beats
+from transient_analytics.training.gate import beats
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from tests.support import lambda_context, load_event
-from transient_analytics import ledger
-from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.ledger.records import SlotRecord
+from transient_analytics.ledger.store import SlotLedger
 
 ENV = load_event("env")
 BUCKET = ENV["PrepareRunFunction"]["DATA_BUCKET"]
@@ -42,7 +42,7 @@ def store() -> SlotLedger:
     return SlotLedger(boto3.client("dynamodb"), TABLE)
 
 
-def records(pipeline: str = "emr") -> dict[str, ledger.SlotRecord]:
+def records(pipeline: str = "emr") -> dict[str, SlotRecord]:
     return store().window(pipeline, "2000-01-01T00:00Z", "2100-01-01T00:00Z")
 
 

@@ -9,8 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import create_ledger_table
-from transient_analytics import ledger
-from transient_analytics.ledger_store import SlotLedger, from_item, to_item
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotCounts, SlotRecord
+from transient_analytics.ledger.store import SlotLedger, from_item, to_item
 from transient_analytics.slots import GRIDS, Fingerprint, slot_id
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
@@ -24,8 +25,8 @@ def store(aws: None) -> SlotLedger:
     return SlotLedger(client, "ledger")
 
 
-def running(slot: str, pipeline: str = "emr") -> ledger.SlotRecord:
-    return ledger.claim(
+def running(slot: str, pipeline: str = "emr") -> SlotRecord:
+    return transitions.claim(
         None, pipeline=pipeline, slot=slot, observed=FP, holder="h", run_id="r", now=NOW, lease=timedelta(hours=1)
     )
 
@@ -34,9 +35,7 @@ def test_an_item_round_trips_and_only_open_records_carry_the_index_key():
     r = running("2026-11-25T20:00Z")
     assert from_item(to_item(r)) == r
     assert to_item(r)["open_pipeline"] == {"S": "emr"}
-    done = ledger.complete(
-        r, holder="h", counts=ledger.SlotCounts(rows_written=3), now=NOW, retention=timedelta(days=1)
-    )
+    done = transitions.complete(r, holder="h", counts=SlotCounts(rows_written=3), now=NOW, retention=timedelta(days=1))
     item = to_item(done)
     assert "open_pipeline" not in item and "holder" not in item  # None is left out, not stored as NULL
     assert item["expires_at"] == {"N": str(done.expires_at)}
@@ -47,7 +46,7 @@ def test_a_write_succeeds_only_on_the_expected_version(store):
     r = running("2026-11-25T20:00Z")
     assert store.write(r, None) is True
     assert store.write(r, None) is False  # a record exists already
-    nxt = ledger.fail(r, holder="h", error="e", now=NOW, max_attempts=3)
+    nxt = transitions.fail(r, holder="h", error="e", now=NOW, max_attempts=3)
     assert store.write(nxt, 2) is False
     assert store.write(nxt, 1) is True
     assert store.get_many("emr", [r.slot])[r.slot] == nxt
@@ -75,7 +74,7 @@ def test_the_open_index_holds_open_records_only_however_old(store):
     store.write(old, None)
     r = running("2026-11-25T20:00Z")
     store.write(r, None)
-    store.write(ledger.complete(r, holder="h", counts=ledger.SlotCounts(), now=NOW, retention=timedelta(days=1)), 1)
+    store.write(transitions.complete(r, holder="h", counts=SlotCounts(), now=NOW, retention=timedelta(days=1)), 1)
     store.write(running("2026-11-25T20:00Z", "transform"), None)
     assert list(store.open("emr")) == ["2026-10-01T00:00Z"]
     assert store.calls == {"PutItem": 4, "Query": 1}

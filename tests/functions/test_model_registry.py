@@ -1,6 +1,6 @@
 """The training functions against moto: planning a run, registering a package, approving one.
 
-The adapters (model_registry.py) talk to moto's S3, SageMaker and DynamoDB; the handlers get the
+The adapters (training/model_registry.py) talk to moto's S3, SageMaker and DynamoDB; the handlers get the
 environment template.yaml gives them (events/env.json).
 """
 
@@ -25,8 +25,8 @@ from tests.functions.registry_support import (
 )
 from tests.support import lambda_context
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.model_registry import ModelPackages, TrainingOutputs
-from transient_analytics.registration import RegisterModelEvent, RegistrationError, register_candidate
+from transient_analytics.training.model_registry import ModelPackages, TrainingOutputs
+from transient_analytics.training.registration import RegisterModelEvent, RegistrationError, register_candidate
 
 __all__ = ["stack"]  # the fixture
 

@@ -9,7 +9,7 @@ from tests.support import lambda_context, load_event
 from tests.unit.test_history_and_notification import STEP_FAILED_HISTORY
 from transient_analytics.aws import Clusters
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.plan import TAG_EXECUTION, TAG_STACK
+from transient_analytics.tags import TAG_EXECUTION, TAG_STACK
 
 
 class FakeHistory:

@@ -10,8 +10,9 @@ import pytest
 
 from tests.functions.slots_support import BUCKET, EMR_EXECUTION, emr_event, land, metrics_of, plan_for, records, store
 from tests.support import lambda_context, load_event
-from transient_analytics import ledger
 from transient_analytics.errors import ConfigurationError, InvalidEventError
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotCounts
 from transient_analytics.slots import Fingerprint
 
 
@@ -77,8 +78,8 @@ def test_a_claim_whose_lease_ran_out_is_taken_by_the_next_run(prepare_run, clock
 def complete_all(holder: str, now: datetime) -> None:
     s = store()
     for r in records().values():
-        done = ledger.complete(
-            r, holder=holder, counts=ledger.SlotCounts(rows_written=1), now=now, retention=timedelta(days=1)
+        done = transitions.complete(
+            r, holder=holder, counts=SlotCounts(rows_written=1), now=now, retention=timedelta(days=1)
         )
         assert s.write(done, r.version)
 
@@ -107,7 +108,7 @@ def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them
         land(slot)
     s = store()
     # 18:00 quarantined by an earlier run
-    q = ledger.claim(
+    q = transitions.claim(
         None,
         pipeline="emr",
         slot=slots[0],
@@ -118,7 +119,7 @@ def test_a_backfill_range_requeues_its_slots_releases_quarantine_and_claims_them
         lease=timedelta(hours=3),
     )
     assert s.write(q, None)
-    assert s.write(ledger.fail(q, holder="x", error="bad", now=clock.now, max_attempts=1), q.version)
+    assert s.write(transitions.fail(q, holder="x", error="bad", now=clock.now, max_attempts=1), q.version)
     # a scheduled run leaves 18:00 alone and converts 18:15, while 18:30 and 18:45 fail
     event = emr_event("tick-1")
     scheduled = plan_for(prepare_run, event)
@@ -206,7 +207,7 @@ def test_a_transform_run_claims_the_closed_days_with_a_batch_file_each_with_its_
 
 
 def test_a_day_of_slots_costs_two_listings_two_queries_and_one_write_per_claim(prepare_run):
-    """The call-count contract in planning.py's docstring, for 24 h of 15-minute slots (96, over two UTC days)."""
+    """The call-count contract in runs/planning.py's docstring, for 24 h of 15-minute slots (96, over two UTC days)."""
     start = datetime(2026, 11, 24, 20, 15, tzinfo=UTC)
     for i in range(96):
         land(f"{start + timedelta(minutes=15 * i):%Y-%m-%dT%H:%MZ}")

@@ -23,9 +23,9 @@ from tests.functions.registry_support import (
     stack,
 )
 from tests.support import lambda_context
-from transient_analytics.model_registry import ProductionPointer
-from transient_analytics.promotion import PromoteModelEvent, claim_production
-from transient_analytics.registry import ProductionModel
+from transient_analytics.training.model_registry import ProductionPointer
+from transient_analytics.training.promotion import PromoteModelEvent, claim_production
+from transient_analytics.training.registry import ProductionModel
 
 __all__ = ["stack"]  # the fixture
 

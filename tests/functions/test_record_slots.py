@@ -11,7 +11,7 @@ import pytest
 from tests.functions.slots_support import BUCKET, emr_event, land, metrics_of, plan_for, records
 from tests.support import EMR_STATE_MACHINE_ARN, lambda_context, load_event
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.notification import backfill_command
+from transient_analytics.notify.message import backfill_command
 
 S1, S2 = "2026-11-25T19:45Z", "2026-11-25T20:00Z"
 HEADER_ERROR = "csv_to_parquet: error: header mismatch: expected name,class,level got name;class;level"

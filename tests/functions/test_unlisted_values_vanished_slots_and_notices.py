@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from tests.functions.slots_support import BUCKET, emr_event, land, metrics_of, plan_for, records
 from tests.support import lambda_context
-from transient_analytics.notices import NotificationNotSent
+from transient_analytics.ledger.notices import NotificationNotSent
 
 S1, S2 = "2026-11-25T19:45Z", "2026-11-25T20:00Z"
 HEADER_ERROR = "csv_to_parquet: error: 3 of 5 rows do not match the schema"

@@ -32,7 +32,7 @@ from tests.offline.serverless_support import (
     request,
     task_context,
 )
-from transient_analytics.cost import PriceTable, run_cost, usage_from_job_run
+from transient_analytics.runs.cost import PriceTable, run_cost, usage_from_job_run
 
 __all__ = ["aws"]
 

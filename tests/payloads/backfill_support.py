@@ -18,9 +18,9 @@ import pytest
 from moto import mock_aws
 
 from tools import backfill
-from transient_analytics import ledger
-from transient_analytics.ledger import SlotCounts, SlotRecord
-from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotCounts, SlotRecord
+from transient_analytics.ledger.store import SlotLedger
 from transient_analytics.slots import Fingerprint
 
 REGION = "eu-west-1"
@@ -160,7 +160,7 @@ def seed_ledger(session: boto3.session.Session, table: str) -> None:
     t = NOW - timedelta(hours=2)
 
     def claim(record: SlotRecord | None, slot: str, holder: str) -> SlotRecord:
-        new = ledger.claim(
+        new = transitions.claim(
             record, pipeline="emr", slot=slot, observed=FP, holder=holder, run_id="r", now=t, lease=LEASE
         )
         assert store.write(new, record.version if record else None)
@@ -169,12 +169,12 @@ def seed_ledger(session: boto3.session.Session, table: str) -> None:
     done = claim(None, "2026-11-25T20:00Z", "run-a")
     counts = SlotCounts(rows_read=1200, rows_written=1195, bad_rows=5)
     assert store.write(
-        ledger.complete(done, holder="run-a", counts=counts, now=t, retention=timedelta(days=1)), done.version
+        transitions.complete(done, holder="run-a", counts=counts, now=t, retention=timedelta(days=1)), done.version
     )
     record: SlotRecord | None = None
     for attempt in range(3):
         record = claim(record, "2026-11-25T20:15Z", f"run-{attempt}")
-        failed = ledger.fail(
+        failed = transitions.fail(
             record, holder=f"run-{attempt}", error="csv_to_parquet: error: header mismatch", now=t, max_attempts=3
         )
         assert store.write(failed, record.version)

@@ -22,10 +22,10 @@ from functions.prepare_run import app as prepare_app
 from functions.record_slots import app as record_app
 from tests.support import load_event
 from transient_analytics import wiring
-from transient_analytics.ledger import SlotRecord
-from transient_analytics.notification import CleanupReport
-from transient_analytics.registry import ProductionModel
+from transient_analytics.ledger.records import SlotRecord
+from transient_analytics.notify.failed_run import CleanupReport
 from transient_analytics.slots import ObjectRef
+from transient_analytics.training.registry import ProductionModel
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
 ENV = load_event("env")

@@ -29,9 +29,10 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from tests.support import create_ledger_table
-from transient_analytics import ledger
-from transient_analytics.ledger import OPEN_STATES, SlotCounts, SlotRecord, TransitionRefused
-from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import OPEN_STATES, SlotCounts, SlotRecord, lease_expired
+from transient_analytics.ledger.store import SlotLedger
+from transient_analytics.ledger.transitions import TransitionRefused
 from transient_analytics.slots import Fingerprint
 
 TABLE = "ledger-properties"
@@ -78,20 +79,20 @@ def transition(
 ) -> SlotRecord:
     """The pure rule for ``action`` on what the holder last saw (raises TransitionRefused)."""
     if action == "claim":
-        return ledger.claim(
+        return transitions.claim(
             view, pipeline="emr", slot=slot, observed=contents, holder=holder, run_id=holder[-1], now=now, lease=LEASE
         )
     if action == "requeue":
-        return ledger.requeue(view, pipeline="emr", slot=slot, now=now)
+        return transitions.requeue(view, pipeline="emr", slot=slot, now=now)
     if view is None:
         raise TransitionRefused("no record")
     if action == "complete":
-        return ledger.complete(
+        return transitions.complete(
             view, holder=holder, counts=SlotCounts(rows_written=1), now=now, retention=timedelta(days=1)
         )
     if action == "fail":
-        return ledger.fail(view, holder=holder, error=f"failed by {holder}", now=now, max_attempts=MAX_ATTEMPTS)
-    return ledger.release(view, holder=holder, error="released", now=now)
+        return transitions.fail(view, holder=holder, error=f"failed by {holder}", now=now, max_attempts=MAX_ATTEMPTS)
+    return transitions.release(view, holder=holder, error="released", now=now)
 
 
 @dataclass
@@ -133,7 +134,7 @@ def test_any_sequence_of_transitions_by_several_holders_keeps_the_ledger_consist
         assert new.version == (before.version if before else 0) + 1
         if action == "claim":
             # nobody's live claim is ever taken over: two holders never hold one slot
-            assert before is None or before.state != "running" or ledger.lease_expired(before, now)
+            assert before is None or before.state != "running" or lease_expired(before, now)
         elif action in ("complete", "fail", "release"):
             # only the holder of a running slot records it
             assert before is not None and (before.state, before.holder) == ("running", holder)

@@ -3,7 +3,7 @@
 No function has events:PutEvents yet (record_slots, which sends the "Slot Converted" events,
 is added with the slot ledger); the template test then skips and says so. Once a role has it,
 the statement must name the account's default bus (no "*", no other bus) and limit the
-source and detail type to the completion event's (transient_analytics.completion), as
+source and detail type to the completion event's (transient_analytics.runs.completion), as
 RECOMMENDED does.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from security_support import Statement, as_list, text_of
 
-from transient_analytics import completion
+from transient_analytics.runs import completion
 
 DEFAULT_BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/" + completion.EVENT_BUS_NAME
 

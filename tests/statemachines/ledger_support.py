@@ -11,8 +11,8 @@ from offline.harness import OfflineHarness
 from offline.runners.emr import EMR_ADD_STEP as ADD_STEP
 from offline.runners.simulated_step import SimulatedSparkStep
 from transient_analytics import layout
-from transient_analytics.ledger import SlotRecord
-from transient_analytics.ledger_store import SlotLedger
+from transient_analytics.ledger.records import SlotRecord
+from transient_analytics.ledger.store import SlotLedger
 from transient_analytics.slots import Pipeline, parse_slot_id
 
 

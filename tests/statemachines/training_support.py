@@ -22,8 +22,8 @@ from offline.harness import ExecutionResult, OfflineHarness
 from offline.runners.sagemaker_training import TrainingRunner
 from tests.statemachines.sfn_support import NOW
 from transient_analytics import layout
-from transient_analytics.model_registry import ProductionPointer
-from transient_analytics.registry import ProductionModel
+from transient_analytics.training.model_registry import ProductionPointer
+from transient_analytics.training.registry import ProductionModel
 
 TRAIN = "TrainModelStateMachine"
 GROUP = "transient-analytics-dev-abalone"

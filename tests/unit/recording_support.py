@@ -1,4 +1,4 @@
-"""The ledger and report ports in memory, the RecordSlots settings and events, for the tests of ``recording.record``."""
+"""The ledger and report ports in memory, the RecordSlots settings and events, for the tests of ``runs.recording.record``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.support import load_event
-from transient_analytics import ledger
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import RecordSlotsEvent, parse_event
 from transient_analytics.settings import RecordSlotsSettings
 from transient_analytics.slots import Fingerprint
@@ -65,7 +65,7 @@ def claimed_store(ev: RecordSlotsEvent, holder: str | None = None, attempts: int
     """A ledger in which ``ev``'s execution holds every slot of its plan."""
     store = FakeLedger()
     for work in ev.plan.slots:
-        r = ledger.claim(
+        r = transitions.claim(
             None,
             pipeline=ev.pipeline,
             slot=work.slot,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from offline.cfn.definitions import all_states
-from transient_analytics import asl_contract as asl
+from transient_analytics.runs import asl_contract as asl
 
 ROOT = Path(__file__).resolve().parents[2]
 

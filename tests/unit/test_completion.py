@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from transient_analytics import completion
-from transient_analytics.completion import ConvertedSlot, completion_entry, entry_size, put_events_batches
+from transient_analytics.runs import completion
+from transient_analytics.runs.completion import ConvertedSlot, completion_entry, entry_size, put_events_batches
 
 STACK = "transient-analytics-dev"
 RUN = "20261125T2030Z-1a2b3c4d"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transient_analytics.cost import (
+from transient_analytics.errors import ConfigurationError
+from transient_analytics.runs.cost import (
     Architecture,
     ClusterUsage,
     CostInputError,
@@ -24,7 +25,6 @@ from transient_analytics.cost import (
     usage_from_cluster,
     usage_from_job_run,
 )
-from transient_analytics.errors import ConfigurationError
 from transient_analytics.settings import load_settings
 
 CREATED = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The quality gate and the promotion race rule (gate.py): which model may become production."""
+"""The quality gate and the promotion race rule (training/gate.py): which model may become production."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transient_analytics.gate import Scored, beats, claim, gate
+from transient_analytics.training.gate import Scored, beats, claim, gate
 
 ROWS = "a" * 64
 OTHER_ROWS = "b" * 64

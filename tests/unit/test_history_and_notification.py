@@ -1,16 +1,10 @@
 import json
 
 from tests.support import load_event
-from transient_analytics.history import ExecutionFacts, facts_from_history
 from transient_analytics.models import ExecutionStatusChangeEvent, parse_event
-from transient_analytics.notification import (
-    SNS_SUBJECT_MAX,
-    CleanupReport,
-    render,
-    sns_subject,
-    summarize_cause,
-    trim_middle,
-)
+from transient_analytics.notify.failed_run import CleanupReport, render
+from transient_analytics.notify.history import ExecutionFacts, facts_from_history
+from transient_analytics.notify.message import SNS_SUBJECT_MAX, sns_subject, summarize_cause, trim_middle
 
 PLAN = {
     "run_id": "20261125T2015Z-d3fafaec",

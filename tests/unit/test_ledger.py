@@ -4,8 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from transient_analytics import ledger
-from transient_analytics.ledger import SlotCounts, SlotRecord, TransitionRefused
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotCounts, SlotRecord, is_due, lease_expired
+from transient_analytics.ledger.selection import select
+from transient_analytics.ledger.transitions import TransitionRefused
 from transient_analytics.slots import Fingerprint
 
 NOW = datetime(2026, 11, 25, 20, 16, tzinfo=UTC)
@@ -17,7 +19,7 @@ A, B = "arn:exec:A", "arn:exec:B"
 
 
 def claim(record, holder=A, observed=FP, now=NOW, slot=SLOT):
-    return ledger.claim(
+    return transitions.claim(
         record,
         pipeline="emr",
         slot=slot,
@@ -31,19 +33,19 @@ def claim(record, holder=A, observed=FP, now=NOW, slot=SLOT):
 
 def complete(record, holder=A, now=NOW):
     counts = SlotCounts(rows_read=10, rows_written=9, bad_rows=1)
-    return ledger.complete(record, holder=holder, counts=counts, now=now, retention=timedelta(days=400))
+    return transitions.complete(record, holder=holder, counts=counts, now=now, retention=timedelta(days=400))
 
 
 def fail(record, holder=A, error="boom", max_attempts=3):
-    return ledger.fail(record, holder=holder, error=error, now=NOW, max_attempts=max_attempts)
+    return transitions.fail(record, holder=holder, error=error, now=NOW, max_attempts=max_attempts)
 
 
 def release(record, holder=A):
-    return ledger.release(record, holder=holder, error="no cluster", now=NOW)
+    return transitions.release(record, holder=holder, error="no cluster", now=NOW)
 
 
 def requeue(record, now=NOW):
-    return ledger.requeue(record, pipeline="emr", slot=SLOT, now=now)
+    return transitions.requeue(record, pipeline="emr", slot=SLOT, now=now)
 
 
 def refused(rule: str):
@@ -81,7 +83,7 @@ def test_a_running_slot_is_refused_to_another_holder_while_its_lease_runs():
 
 def test_a_running_slot_whose_lease_expired_is_claimable_by_another_holder():
     held = claim(None)
-    assert ledger.lease_expired(held, NOW + LEASE)
+    assert lease_expired(held, NOW + LEASE)
     r = claim(held, holder=B, now=NOW + LEASE)
     assert (r.state, r.holder, r.version) == ("running", B, 2)
     assert r.lease_expires_at == NOW + 2 * LEASE
@@ -89,21 +91,21 @@ def test_a_running_slot_whose_lease_expired_is_claimable_by_another_holder():
 
 def test_a_done_slot_with_the_same_contents_is_refused():
     done = complete(claim(None))
-    assert not ledger.is_due(done, FP, NOW)
+    assert not is_due(done, FP, NOW)
     with refused(r"\(done\): already converted with these contents \(same fingerprint\)"):
         claim(done, holder=B)
 
 
 def test_late_data_makes_a_done_slot_due_and_its_claim_starts_afresh():
     done = complete(claim(None))
-    assert ledger.is_due(done, LATE, NOW)
+    assert is_due(done, LATE, NOW)
     r = claim(done, holder=B, observed=LATE)
     assert (r.state, r.fingerprint, r.objects, r.attempts, r.error) == ("running", "b" * 32, 3, 0, None)
 
 
 def test_a_quarantined_slot_is_refused_and_the_refusal_says_how_to_release_it():
     quarantined = fail(claim(None), max_attempts=1)
-    assert not ledger.is_due(quarantined, LATE, NOW)
+    assert not is_due(quarantined, LATE, NOW)
     with refused(r"\(quarantined\): quarantined: release it with a backfill of its range"):
         claim(quarantined, holder=B, observed=LATE)
 
@@ -125,7 +127,7 @@ def test_complete_records_done_with_counts_clears_holder_attempts_and_error_and_
 def test_fail_counts_an_attempt_and_keeps_the_error_bounded():
     r = fail(claim(None), error="x" * 5000)
     assert (r.state, r.attempts, r.holder, r.version) == ("failed", 1, None, 2)
-    assert len(r.error) == ledger.ERROR_MAX_CHARS
+    assert len(r.error) == transitions.ERROR_MAX_CHARS
 
 
 def test_the_attempt_that_reaches_the_maximum_quarantines_the_slot():
@@ -170,7 +172,7 @@ def test_requeue_releases_a_quarantined_slot_pending_with_its_attempts_reset():
     quarantined = fail(claim(None), max_attempts=1)
     r = requeue(quarantined)
     assert (r.state, r.attempts, r.error, r.version) == ("pending", 0, None, 3)
-    assert ledger.is_due(r, FP, NOW)
+    assert is_due(r, FP, NOW)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +189,7 @@ def test_requeue_makes_any_idle_slot_pending(make):
 
 def test_requeue_of_a_done_slot_keeps_its_fingerprint_but_makes_it_due_anyway():
     r = requeue(complete(claim(None)))
-    assert r.fingerprint == FP.digest and ledger.is_due(r, FP, NOW)
+    assert r.fingerprint == FP.digest and is_due(r, FP, NOW)
 
 
 def test_requeue_is_refused_while_another_run_holds_the_slot_and_allowed_after_its_lease():
@@ -215,7 +217,7 @@ def ends(ids: list[str]) -> dict[str, datetime]:
 
 def test_select_claims_the_oldest_due_slots_up_to_the_maximum_and_leaves_the_rest_waiting():
     ids = slots("19:45", "19:00", "19:30", "19:15")
-    sel = ledger.select({s: FP for s in ids}, {}, slot_ends=ends(ids), now=NOW, max_slots=2)
+    sel = select({s: FP for s in ids}, {}, slot_ends=ends(ids), now=NOW, max_slots=2)
     assert sel.claim == slots("19:00", "19:15")
     assert sel.waiting == slots("19:30", "19:45")
     assert (sel.held, sel.quarantined) == ([], [])
@@ -226,7 +228,7 @@ def test_select_skips_done_slots_with_the_same_contents_and_takes_them_again_aft
     ids = slots("19:00", "19:15")
     done = {s: complete(claim(None, slot=s)) for s in ids}
     observed = {ids[0]: FP, ids[1]: LATE}
-    sel = ledger.select(observed, done, slot_ends=ends(ids), now=NOW, max_slots=8)
+    sel = select(observed, done, slot_ends=ends(ids), now=NOW, max_slots=8)
     assert sel.claim == [ids[1]]
     assert sel.lag == NOW - datetime(2026, 11, 25, 19, 30, tzinfo=UTC)
 
@@ -234,7 +236,7 @@ def test_select_skips_done_slots_with_the_same_contents_and_takes_them_again_aft
 def test_select_reports_slots_held_by_another_run_and_counts_them_in_the_lag():
     ids = slots("19:00", "19:15")
     records = {ids[0]: claim(None, holder=B, slot=ids[0])}
-    sel = ledger.select({s: FP for s in ids}, records, slot_ends=ends(ids), now=NOW, max_slots=8)
+    sel = select({s: FP for s in ids}, records, slot_ends=ends(ids), now=NOW, max_slots=8)
     assert (sel.claim, sel.held) == ([ids[1]], [ids[0]])
     assert sel.lag == NOW - datetime(2026, 11, 25, 19, 15, tzinfo=UTC)
 
@@ -242,35 +244,35 @@ def test_select_reports_slots_held_by_another_run_and_counts_them_in_the_lag():
 def test_select_leaves_quarantined_slots_and_lists_every_quarantined_record_even_without_data():
     ids = slots("19:00", "19:15")
     q = {s: fail(claim(None, slot=s), max_attempts=1) for s in [*ids, "2026-11-20T00:00Z"]}
-    sel = ledger.select({ids[0]: FP}, q, slot_ends=ends(ids), now=NOW, max_slots=8)
+    sel = select({ids[0]: FP}, q, slot_ends=ends(ids), now=NOW, max_slots=8)
     assert sel.claim == []
     assert sel.quarantined == ["2026-11-20T00:00Z", *ids]
     assert sel.lag == timedelta(0)
 
 
 def test_select_with_nothing_to_do_has_zero_lag():
-    sel = ledger.select({}, {}, slot_ends={}, now=NOW, max_slots=8)
+    sel = select({}, {}, slot_ends={}, now=NOW, max_slots=8)
     assert (sel.claim, sel.waiting, sel.held, sel.quarantined, sel.lag) == ([], [], [], [], timedelta(0))
 
 
 def test_select_takes_an_expired_claim_again():
     records = {SLOT: claim(None, holder=B, now=NOW - LEASE - timedelta(minutes=1))}
-    sel = ledger.select({SLOT: FP}, records, slot_ends=ends([SLOT]), now=NOW, max_slots=8)
+    sel = select({SLOT: FP}, records, slot_ends=ends([SLOT]), now=NOW, max_slots=8)
     assert (sel.claim, sel.held) == ([SLOT], [])
 
 
 def test_a_claim_whose_lease_ended_unrecorded_counts_as_one_failed_attempt_and_quarantines_at_the_maximum():
     running = claim(None)
     later = running.lease_expires_at + timedelta(seconds=1)
-    assert ledger.lease_expired(running, later)
-    failed = ledger.expire(running, now=later, max_attempts=3)
+    assert lease_expired(running, later)
+    failed = transitions.expire(running, now=later, max_attempts=3)
     assert (failed.state, failed.attempts, failed.holder, failed.version) == ("failed", 1, None, running.version + 1)
     assert "ended without recording this slot" in (failed.error or "")
     worn = running.model_copy(update={"attempts": 2})
-    assert ledger.expire(worn, now=later, max_attempts=3).state == "quarantined"
+    assert transitions.expire(worn, now=later, max_attempts=3).state == "quarantined"
 
 
 def test_a_live_claim_cannot_be_expired():
     running = claim(None)
     with pytest.raises(TransitionRefused, match="its lease has not ended"):
-        ledger.expire(running, now=running.updated_at, max_attempts=3)
+        transitions.expire(running, now=running.updated_at, max_attempts=3)

@@ -8,18 +8,17 @@ from tests.support import load_event
 from transient_analytics import naming
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.models import PrepareRunEvent, parse_event
-from transient_analytics.plan import (
+from transient_analytics.runs.plan import build_plan, resolve_scheduled_time
+from transient_analytics.settings import PrepareRunSettings
+from transient_analytics.slots import Fingerprint
+from transient_analytics.tags import (
     TAG_EMR_MANAGED_POLICIES,
     TAG_EXECUTION,
     TAG_MODEL,
     TAG_PIPELINE,
     TAG_RUN_ID,
     TAG_STACK,
-    build_plan,
-    resolve_scheduled_time,
 )
-from transient_analytics.settings import PrepareRunSettings
-from transient_analytics.slots import Fingerprint
 
 NOW = datetime(2026, 11, 25, 20, 16, 5, tzinfo=UTC)
 SCHEDULED = datetime(2026, 11, 25, 20, 15, tzinfo=UTC)

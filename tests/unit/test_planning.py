@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from tests.support import load_event
-from transient_analytics import ledger
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import PrepareRunEvent, parse_event
-from transient_analytics.planning import prepare_run, waiting_since
+from transient_analytics.runs.planning import prepare_run, waiting_since
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import Fingerprint, ObjectRef
 
@@ -69,7 +69,7 @@ def event(**input_: Any) -> PrepareRunEvent:
 
 
 def record(slot: str, state: str, holder: str = OTHER, at: datetime = NOW) -> SlotRecord:
-    r = ledger.claim(
+    r = transitions.claim(
         None,
         pipeline="emr",
         slot=slot,
@@ -80,9 +80,9 @@ def record(slot: str, state: str, holder: str = OTHER, at: datetime = NOW) -> Sl
         lease=timedelta(hours=3),
     )
     if state == "failed":
-        r = ledger.fail(r, holder=holder, error="e", now=at, max_attempts=3)
+        r = transitions.fail(r, holder=holder, error="e", now=at, max_attempts=3)
     elif state == "quarantined":
-        r = ledger.fail(r, holder=holder, error="e", now=at, max_attempts=1)
+        r = transitions.fail(r, holder=holder, error="e", now=at, max_attempts=1)
     return r
 
 

@@ -20,9 +20,10 @@ from tests.unit.recording_support import (
     event,
     report,
 )
-from transient_analytics import ledger
-from transient_analytics.ledger import SlotRecord
-from transient_analytics.recording import parse_report, record, verdicts
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
+from transient_analytics.runs.recording import record
+from transient_analytics.runs.verdicts import parse_report, verdicts
 from transient_analytics.slots import Fingerprint
 
 
@@ -160,7 +161,7 @@ def test_a_slot_this_run_no_longer_holds_is_left_alone():
     ev = event("step_failed_emr")
     store = claimed_store(ev)
     # the lease of S2 ran out and another execution claimed it
-    taken = ledger.claim(
+    taken = transitions.claim(
         store.state("emr", S2),
         pipeline="emr",
         slot=S2,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.support import load_event
 from tests.unit.recording_support import NOW, SETTINGS, FakeReports, claimed_store, event
 from transient_analytics.models import RecordSlotsEvent, parse_event
-from transient_analytics.recording import record, verdicts
+from transient_analytics.runs.recording import record
+from transient_analytics.runs.verdicts import verdicts
 
 
 def test_transform_jobs_decide_their_own_slots_done_or_failed():

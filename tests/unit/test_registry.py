@@ -1,4 +1,4 @@
-"""The model registry's records (registry.py): the package request SageMaker accepts, the message a person gets."""
+"""The model registry's records (training/registry.py): the package request SageMaker accepts, the message a person gets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from checks.api_constraints import request_problems
 from transient_analytics import naming
-from transient_analytics.registry import (
+from transient_analytics.tags import is_tag_safe
+from transient_analytics.training.registry import (
     Candidate,
     Evaluation,
     IncumbentRef,
@@ -21,7 +22,6 @@ from transient_analytics.registry import (
     package_version,
     pending_notice,
 )
-from transient_analytics.tags import is_tag_safe
 
 GROUP = "transient-analytics-dev-abalone"
 PACKAGE = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/7"

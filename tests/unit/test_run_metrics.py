@@ -6,12 +6,12 @@ from aws_lambda_powertools import Metrics
 
 from tests.support import load_event
 from transient_analytics import metrics_catalog as mc
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import PrepareRunEvent, RecordSlotsEvent, parse_event
-from transient_analytics.plan import build_plan
-from transient_analytics.planning import RunStats
-from transient_analytics.recording import RecordResult
-from transient_analytics.run_metrics import MetricValue, add_all, planning_metrics, recording_metrics
+from transient_analytics.runs.metrics import MetricValue, add_all, planning_metrics, recording_metrics
+from transient_analytics.runs.plan import build_plan
+from transient_analytics.runs.planning import RunStats
+from transient_analytics.runs.recording import RecordResult
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import Fingerprint
 

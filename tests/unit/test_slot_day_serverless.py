@@ -2,7 +2,7 @@
 
 Behaviours, never durations of this machine: a job run on a started application starts sooner than
 on a stopped one, which stops after the idle timeout; a short job run is billed one minute per
-worker; every run's cost is cost.py's price of the usage AWS would report, and the slots' shares add
+worker; every run's cost is runs/cost.py's price of the usage AWS would report, and the slots' shares add
 up to it; both backends get the same seeded day and lose no slot; the assumptions the bench takes
 from the template are the template's.
 """
@@ -31,7 +31,8 @@ from bench.slot_day_serverless import (
 )
 from offline.cfn.template import load_template
 from transient_analytics import layout
-from transient_analytics.cost import (
+from transient_analytics.models import PrepareRunEvent, RunRequest
+from transient_analytics.runs.cost import (
     Architecture,
     ClusterUsage,
     PriceTable,
@@ -40,8 +41,7 @@ from transient_analytics.cost import (
     usage_from_cluster,
     usage_from_job_run,
 )
-from transient_analytics.models import PrepareRunEvent, RunRequest
-from transient_analytics.plan import RunPlan, build_plan
+from transient_analytics.runs.plan import RunPlan, build_plan
 from transient_analytics.settings import SparkBackend
 from transient_analytics.slots import ObjectRef, fingerprint
 

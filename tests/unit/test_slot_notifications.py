@@ -5,16 +5,18 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from tests.support import EMR_STATE_MACHINE_ARN, TRANSFORM_STATE_MACHINE_ARN
-from transient_analytics import ledger
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import RunRequest
-from transient_analytics.notification import SNS_SUBJECT_MAX, backfill_command, quarantine_notification
+from transient_analytics.notify.message import SNS_SUBJECT_MAX, backfill_command
+from transient_analytics.notify.slot_notices import quarantine_notification
 from transient_analytics.slots import GRIDS, Fingerprint, parse_range
 
 NOW = datetime(2026, 11, 25, 20, 41, tzinfo=UTC)
 
 
-def quarantined(slot: str, error: str, pipeline: str = "emr") -> ledger.SlotRecord:
-    r = ledger.claim(
+def quarantined(slot: str, error: str, pipeline: str = "emr") -> SlotRecord:
+    r = transitions.claim(
         None,
         pipeline=pipeline,
         slot=slot,
@@ -24,7 +26,9 @@ def quarantined(slot: str, error: str, pipeline: str = "emr") -> ledger.SlotReco
         now=NOW,
         lease=timedelta(hours=3),
     )
-    return ledger.fail(r, holder="arn:exec", error=error, now=NOW, max_attempts=1).model_copy(update={"attempts": 3})
+    return transitions.fail(r, holder="arn:exec", error=error, now=NOW, max_attempts=1).model_copy(
+        update={"attempts": 3}
+    )
 
 
 def payload_of(command: str) -> dict:

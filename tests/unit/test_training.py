@@ -1,4 +1,4 @@
-"""The training plan (training.py): which data, which job, which channels, and when there is nothing to do."""
+"""The training plan (training/plan.py): which data, which job, which channels, and when there is nothing to do."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from model import sourcedir
 from transient_analytics import naming
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.models import parse_event
-from transient_analytics.registry import ProductionModel
 from transient_analytics.settings import PrepareTrainingSettings
 from transient_analytics.slots import Fingerprint
-from transient_analytics.training import (
+from transient_analytics.training.plan import (
     CODE_CHANNEL,
     ENTRY_POINT,
     SUBMIT_DIRECTORY,
@@ -22,6 +21,7 @@ from transient_analytics.training import (
     TrainingPlan,
     build_training_plan,
 )
+from transient_analytics.training.registry import ProductionModel
 
 SETTINGS = PrepareTrainingSettings(
     DATA_BUCKET="ta-dev-data",

@@ -11,9 +11,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from transient_analytics.completion import PutEventsEntry, failed_entries
-from transient_analytics.cost import Architecture, ClusterUsage, ServerlessUsage, usage_from_cluster, usage_from_job_run
-from transient_analytics.notification import CleanupReport, Notification
+from transient_analytics.notify.failed_run import CleanupReport
+from transient_analytics.notify.message import Notification
+from transient_analytics.runs.completion import PutEventsEntry, failed_entries
+from transient_analytics.runs.cost import (
+    Architecture,
+    ClusterUsage,
+    ServerlessUsage,
+    usage_from_cluster,
+    usage_from_job_run,
+)
 from transient_analytics.slots import ObjectRef
 
 #: EMR cluster states in which a cluster still costs money and can be terminated.
@@ -139,7 +146,7 @@ class Objects:
 
 
 class CompletionEvents:
-    """EventBridge: announce converted slots (``completion.put_events_batches``), resending failed entries."""
+    """EventBridge: announce converted slots (``runs.completion.put_events_batches``), resending failed entries."""
 
     def __init__(self, client: Any, attempts: int = 3) -> None:
         self._events = client

@@ -163,7 +163,7 @@ class RecordSlotsSettings(BaseModel):
 
 
 class PrepareTrainingSettings(BaseModel):
-    """Environment of ``prepare_training``: what a training run is planned from (``training.build_training_plan``)."""
+    """Environment of ``prepare_training``: what a training run is planned from (``training.plan``)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

@@ -1,4 +1,4 @@
-"""Tag values every AWS service the pipelines tag will accept, whatever the execution's name.
+"""The tags the pipelines put on what they start: their keys, and values every AWS service will accept.
 
 SageMaker's ``TagValue`` pattern is ``^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$`` (at most 256
 characters) and EMR documents the same character set for cluster tags (letters and numbers
@@ -20,6 +20,19 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
+from pydantic import BaseModel
+
+#: Tag keys put on every EMR cluster, EMR Serverless job run and SageMaker job a run starts.
+TAG_EXECUTION = "transient-analytics:execution"
+TAG_RUN_ID = "transient-analytics:run-id"
+TAG_PIPELINE = "transient-analytics:pipeline"
+TAG_STACK = "transient-analytics:stack"
+#: The SageMaker model a transform job scored with (which model scored which day).
+TAG_MODEL = "transient-analytics:model"
+#: AmazonEMRServicePolicy_v2 (the EMR service role's policy) acts only on resources carrying this
+#: tag: a cluster must be created with it, and EMR propagates it to what it creates for the cluster.
+TAG_EMR_MANAGED_POLICIES = "for-use-with-amazon-emr-managed-policies"
+
 #: Longest tag value SageMaker and EMR accept.
 TAG_VALUE_MAX = 256
 #: Symbols allowed besides letters (L*), numbers (N*) and separators (Z*).
@@ -28,6 +41,13 @@ TAG_SYMBOLS = frozenset("_.:/=+-@")
 REPLACEMENT = "_"
 #: Hex digits of the SHA-256 appended to a rewritten value (64 bits).
 DIGEST_CHARS = 16
+
+
+class Tag(BaseModel):
+    """One tag as EMR's and SageMaker's requests take it."""
+
+    Key: str
+    Value: str
 
 
 def is_tag_char(ch: str) -> bool:

@@ -18,9 +18,8 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
 
 from transient_analytics.aws import Clusters, CompletionEvents, Executions, Meter, Objects, Topic
-from transient_analytics.cost import PriceTable
-from transient_analytics.ledger_store import SlotLedger
-from transient_analytics.model_registry import ModelPackages, ProductionPointer, TrainingOutputs
+from transient_analytics.ledger.store import SlotLedger
+from transient_analytics.runs.cost import PriceTable
 from transient_analytics.settings import (
     NotifyFailureSettings,
     PrepareRunSettings,
@@ -29,6 +28,7 @@ from transient_analytics.settings import (
     RecordSlotsSettings,
     load_settings,
 )
+from transient_analytics.training.model_registry import ModelPackages, ProductionPointer, TrainingOutputs
 
 
 def utc_now() -> datetime:

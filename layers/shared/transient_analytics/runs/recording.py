@@ -1,8 +1,8 @@
 """After the work: each claimed slot recorded ``done``, ``failed`` (or ``quarantined``) or released.
 
-What happened to a slot is decided by :mod:`transient_analytics.verdicts` (the run's outcome and the
+What happened to a slot is decided by :mod:`transient_analytics.runs.verdicts` (the run's outcome and the
 Spark job's report); this module applies it to the ledger with conditional writes. The ports keep
-the AWS calls out; the rules are ``ledger``'s.
+the AWS calls out; the rules are the ledger's (``ledger.transitions``).
 
 **Retried safely.** Step Functions retries RecordSlots on errors that can arrive after it wrote
 (a Lambda service error, a time-out, a notification not yet delivered): a slot this run already
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from transient_analytics import ledger
-from transient_analytics.completion import ConvertedSlot
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import RecordSlotsEvent
+from transient_analytics.runs.completion import ConvertedSlot
+from transient_analytics.runs.verdicts import SlotVerdict, parse_report, verdicts
 from transient_analytics.settings import NotifyFailureSettings, RecordSlotsSettings
 from transient_analytics.slots import Pipeline
-from transient_analytics.verdicts import SlotVerdict, parse_report, verdicts
 
 #: A recorded slot's state, as the summary counts it.
 _OUTCOME = {"done": "converted", "failed": "failed", "quarantined": "quarantined", "pending": "released"}
@@ -105,12 +105,12 @@ def apply(record: SlotRecord, verdict: SlotVerdict, holder: str, now: datetime, 
     """The transition ``verdict`` calls for on a record ``holder`` holds."""
     if verdict.verdict == "done":
         unlisted = verdict.unlisted or None
-        return ledger.complete(
+        return transitions.complete(
             record, holder=holder, counts=verdict.counts, now=now, retention=rules.retention, unlisted=unlisted
         )
     if verdict.verdict == "released":
-        return ledger.release(record, holder=holder, error=verdict.error, now=now)
-    return ledger.fail(
+        return transitions.release(record, holder=holder, error=verdict.error, now=now)
+    return transitions.fail(
         record,
         holder=holder,
         error=verdict.error,

@@ -1,7 +1,7 @@
-"""What one EMR pipeline run cost, and each of its slots: ``cost.py``'s rules applied to the run.
+"""What one EMR pipeline run cost, and each of its slots: ``cost``'s rules applied to the run.
 
 RecordSlots reads the run's billed usage through a :class:`Meter` (the cluster's description, or
-the serverless job run), prices it with the stack's :class:`~transient_analytics.cost.PriceTable`
+the serverless job run), prices it with the stack's :class:`~transient_analytics.runs.cost.PriceTable`
 and splits it among the run's slots by their landing bytes. An estimate: it never fails the
 recording (a usage AWS cannot give yet, a price not configured, an API error: the reason is
 returned instead, logged, and no cost metric is emitted for the run).
@@ -15,8 +15,9 @@ from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from transient_analytics.completion import ConvertedSlot
-from transient_analytics.cost import (
+from transient_analytics.models import RecordSlotsEvent
+from transient_analytics.runs.completion import ConvertedSlot
+from transient_analytics.runs.cost import (
     Architecture,
     ClusterUsage,
     CostInputError,
@@ -26,7 +27,6 @@ from transient_analytics.cost import (
     run_cost,
     slot_costs,
 )
-from transient_analytics.models import RecordSlotsEvent
 from transient_analytics.settings import RecordSlotsSettings
 
 

@@ -1,7 +1,7 @@
 """The ledger's outbox: the messages slots owe (a quarantine, rows the catalog cannot show), delivered.
 
 The transition that calls for a message sets the record's ``notice`` in the same conditional write
-(``ledger.fail`` reaching the maximum, ``ledger.complete`` with unlisted partition values), so a
+(``transitions.fail`` reaching the maximum, ``transitions.complete`` with unlisted partition values), so a
 quarantine can never happen without a notice owed. Delivery, by RecordSlots after recording and by
 NotifyFailure for a run that died: *take* each owed notice (a conditional write, ``pending`` →
 ``sending``), publish one message per kind for the ones taken, then *settle* them (``sent``, or
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from transient_analytics import ledger
-from transient_analytics.ledger import NoticeKind, SlotRecord
-from transient_analytics.notification import Notification
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import NoticeKind, SlotRecord
+from transient_analytics.notify.message import Notification
 
 #: A ``sending`` notice older than this is taken to be lost with its sender (the Lambda timeouts are 60-120 s).
 RESEND_AFTER = timedelta(minutes=5)
@@ -62,8 +62,8 @@ def deliver(records: Iterable[SlotRecord], render: Render, store: Store, topic: 
         if not record.owes():
             continue
         try:
-            new = ledger.take_notice(record, now=now, resend_after=RESEND_AFTER)
-        except ledger.TransitionRefused:
+            new = transitions.take_notice(record, now=now, resend_after=RESEND_AFTER)
+        except transitions.TransitionRefused:
             continue  # another sender has it
         if store.write(new, record.version) and new.notice is not None:
             taken.setdefault(new.notice.kind, []).append(new)
@@ -79,7 +79,7 @@ def deliver(records: Iterable[SlotRecord], render: Render, store: Store, topic: 
             delivery.sent[kind] = [r.slot for r in group]
             delivered = True
         for record in group:
-            store.write(ledger.settle_notice(record, delivered=delivered), record.version)
+            store.write(transitions.settle_notice(record, delivered=delivered), record.version)
     return delivery
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from transient_analytics import metrics_catalog as mc
 from transient_analytics.models import RecordSlotsEvent
-from transient_analytics.plan import RunPlan
-from transient_analytics.planning import RunStats
-from transient_analytics.recording import RecordResult
-from transient_analytics.run_cost import RunCost
+from transient_analytics.runs.costing import RunCost
+from transient_analytics.runs.plan import RunPlan
+from transient_analytics.runs.planning import RunStats
+from transient_analytics.runs.recording import RecordResult
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A claim's lease must outlast everything the run that made it may still do to the slot: its
 PrepareRun, its cluster start, its Spark step, the cluster's termination and its RecordSlots
 (a run recording a slot after its lease ended would find another run holding it, and the slot
-would have been charged a failed attempt by ``ledger.expire``). The lease is that sum, derived
+would have been charged a failed attempt by ``ledger.transitions.expire``). The lease is that sum, derived
 here from the same numbers the ASL files declare (``TimeoutSeconds``, ``TimeoutSecondsPath`` from
 the run plan, and each ``Retry``), so a longer step timeout lengthens the lease by exactly as
 much. ``tests/contract/test_run_bounds.py`` walks both ASL files and checks every constant below
@@ -75,7 +75,7 @@ SERVERLESS_RETRIES = backoff(15, 3, 2.0)
 
 
 def serverless_task_timeout(settings: PrepareRunSettings) -> int:
-    """RunServerlessJob's TimeoutSecondsPath (``plan.serverless_plan`` sets the plan's from this)."""
+    """RunServerlessJob's TimeoutSecondsPath (``emr_plan.serverless_plan`` sets the plan's from this)."""
     minutes = max(SERVERLESS_MIN_TIMEOUT_MINUTES, -(-settings.SPARK_STEP_TIMEOUT_SECONDS // 60))
     return minutes * 60 + SERVERLESS_START_ALLOWANCE_SECONDS
 

@@ -2,7 +2,8 @@
 
 ``prepare_run`` is what the ``prepare_run`` function does, with its AWS calls behind two small
 ports (the landing listing and the ledger) so that it is tested against moto and against fakes
-alike. The rules it applies live in ``slots``, ``ledger`` and ``plan``.
+alike. The rules it applies live in ``slots``, the ``ledger`` package and ``plan``; the ledger's
+housekeeping before the claims (backfill, expired leases, vanished data) in ``housekeeping``.
 
 Calls per run, for a 24-hour lookback of 15-minute slots: one ``ListObjectsV2`` per UTC day the
 window and the open slots touch (2 for a 24-hour window; one more page per 1,000 objects that
@@ -29,13 +30,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from transient_analytics import layout, ledger, naming
+from transient_analytics import layout, naming
 from transient_analytics.errors import ConfigurationError
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger import transitions
+from transient_analytics.ledger.records import SlotRecord
+from transient_analytics.ledger.selection import Selection, batch_order, select
 from transient_analytics.models import PrepareRunEvent, Trigger
-from transient_analytics.plan import RunPlan, build_plan, resolve_scheduled_time
-from transient_analytics.registry import ProductionModel
-from transient_analytics.run_bounds import lease
+from transient_analytics.runs.bounds import lease
+from transient_analytics.runs.housekeeping import LedgerWrites, close_vanished, expire_abandoned, requeue
+from transient_analytics.runs.plan import RunPlan, build_plan, resolve_scheduled_time
 from transient_analytics.settings import PrepareRunSettings
 from transient_analytics.slots import (
     GRIDS,
@@ -47,21 +50,20 @@ from transient_analytics.slots import (
     parse_slot_id,
     slot_id,
 )
+from transient_analytics.training.registry import ProductionModel
 
 
 class Landing(Protocol):
     def list_prefix(self, bucket: str, prefix: str) -> list[ObjectRef]: ...
 
 
-class Ledger(Protocol):
-    def window(self, pipeline: Pipeline, first_slot: str, last_slot: str) -> dict[str, SlotRecord]: ...
+class Ledger(LedgerWrites, Protocol):
     def open(self, pipeline: Pipeline) -> dict[str, SlotRecord]: ...
     def get(self, pipeline: Pipeline, slot: str) -> SlotRecord | None: ...
-    def write(self, new: SlotRecord, expected_version: int | None) -> bool: ...
 
 
 class Production(Protocol):
-    """The production pointer (``model_registry.ProductionPointer``): the model the transform scores with."""
+    """The production pointer (``training.model_registry.ProductionPointer``): the model the transform scores with."""
 
     def read(self) -> ProductionModel | None: ...
 
@@ -127,74 +129,6 @@ def backfill_range(request: PrepareRunEvent, settings: PrepareRunSettings, sched
     return rng.slots(grid)
 
 
-def requeue(
-    pipeline: Pipeline,
-    starts: list[datetime],
-    with_data: set[datetime],
-    now: datetime,
-    store: Ledger,
-    retention: timedelta,
-) -> tuple[dict[str, SlotRecord], list[str]]:
-    """Mark the backfill slots that hold landing data pending (quarantined ones released).
-
-    A slot without data gets no pending record (it would never be claimed); an open one nobody
-    holds is closed ``vanished`` (a quarantined slot whose bad file was deleted, then backfilled).
-    """
-    if not starts:
-        return {}, []
-    records = store.window(pipeline, slot_id(starts[0]), slot_id(starts[-1]))
-    requeued = []
-    for start in starts:
-        sid = slot_id(start)
-        current = records.get(sid)
-        if start not in with_data and current is not None and current.state in ledger.VANISHABLE_STATES:
-            closed = ledger.vanish(current, now=now, retention=retention)
-            if store.write(closed, current.version):
-                records[sid] = closed
-            continue
-        if start not in with_data or (current is not None and current.state == "pending"):
-            continue
-        try:
-            new = ledger.requeue(current, pipeline=pipeline, slot=sid, now=now)
-        except ledger.TransitionRefused:
-            continue  # held by a running execution: it converts the slot's current contents anyway
-        if store.write(new, current.version if current else None):
-            records[sid] = new
-            requeued.append(sid)
-    return records, requeued
-
-
-def expire_abandoned(
-    records: dict[str, SlotRecord], now: datetime, max_attempts: int, store: Ledger, holder: str
-) -> dict[str, SlotRecord]:
-    """Record each running slot whose lease has ended (another execution's) as one failed attempt."""
-    changed = {}
-    for sid, current in records.items():
-        if ledger.lease_expired(current, now) and current.holder != holder:
-            new = ledger.expire(current, now=now, max_attempts=max_attempts)
-            if store.write(new, current.version):
-                changed[sid] = new
-    return changed
-
-
-def close_vanished(
-    records: dict[str, SlotRecord],
-    with_data: set[str],
-    looked_at: set[str],
-    now: datetime,
-    retention: timedelta,
-    store: Ledger,
-) -> dict[str, SlotRecord]:
-    """Close (``vanished``) each open slot nobody holds that this run listed and found without landing objects."""
-    changed = {}
-    for sid, current in records.items():
-        if current.state in ledger.VANISHABLE_STATES and sid in looked_at and sid not in with_data:
-            new = ledger.vanish(current, now=now, retention=retention)
-            if store.write(new, current.version):
-                changed[sid] = new
-    return changed
-
-
 def _held_fingerprint(record: SlotRecord) -> Fingerprint:
     """What a slot held when this execution claimed it (the plan names that, not what lies there now)."""
     return Fingerprint(digest=record.fingerprint or "", objects=record.objects, bytes=record.bytes)
@@ -243,7 +177,7 @@ def prepare_run(
     records.update(vanished)
     kept = {sid: r for sid, r in records.items() if r.state == "running" and r.holder == me}
     slot_ends = {slot_id(s): waiting_since(grid.end_of(s), fp, now) for s, fp in observed.items()}
-    selection = ledger.select(
+    selection = select(
         {sid: fp for sid, fp in by_id.items() if sid not in kept},
         {sid: r for sid, r in records.items() if sid not in kept},
         slot_ends=slot_ends,
@@ -268,7 +202,7 @@ def prepare_run(
         return plan, stats
     for sid in selection.claim:
         current = records.get(sid)
-        new = ledger.claim(
+        new = transitions.claim(
             current,
             pipeline=pipeline,
             slot=sid,
@@ -284,7 +218,7 @@ def prepare_run(
             held[sid] = fresh  # this execution's claim after all (an earlier attempt of this PrepareRun)
         else:
             lost.append(sid)
-    claimed = [(parse_slot_id(r.slot), _held_fingerprint(r)) for r in ledger.batch_order(list(held.values()))]
+    claimed = [(parse_slot_id(r.slot), _held_fingerprint(r)) for r in batch_order(list(held.values()))]
     reason = _reason(claimed, selection, lost, len(observed))
     plan = build_plan(request, settings, scheduled, trigger, claimed, reason, model.model_name if model else None)
     stats = RunStats(
@@ -309,9 +243,7 @@ def _production_model(pipeline: Pipeline, production: Production | None) -> Prod
     return production.read()
 
 
-def _reason(
-    claimed: list[tuple[datetime, Fingerprint]], selection: ledger.Selection, lost: list[str], seen: int
-) -> str:
+def _reason(claimed: list[tuple[datetime, Fingerprint]], selection: Selection, lost: list[str], seen: int) -> str:
     if claimed:
         left = f"; {len(selection.waiting)} more left to the next run" if selection.waiting else ""
         return f"{len(claimed)} slot(s) claimed{left}"

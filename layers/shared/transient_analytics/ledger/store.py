@@ -1,4 +1,4 @@
-"""The slot ledger in DynamoDB: reads, and conditional writes of the records ``ledger`` computes.
+"""The slot ledger in DynamoDB: reads, and conditional writes of the records ``transitions`` computes.
 
 Table: partition key ``pipeline`` (S), sort key ``slot`` (S). Two sparse global secondary indexes:
 ``open-slots`` (partition key ``open_pipeline``, sort key ``slot``) holds only the records that
@@ -24,7 +24,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.slots import Pipeline
 
 OPEN_INDEX = "open-slots"

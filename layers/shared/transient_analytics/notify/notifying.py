@@ -4,10 +4,10 @@ Read the execution's history; for an EMR run terminate any cluster still tagged 
 serverless job run); give back
 **every slot the execution still holds**, found by holder in the ledger's ``held-by`` index (not by
 the plan, which a run that died inside PrepareRun never returned), with the rules of
-``verdicts.dead_run_verdicts`` (nothing charged when the work had not started or a person stopped
+``runs.verdicts.dead_run_verdicts`` (nothing charged when the work had not started or a person stopped
 the run; the slot that was running when the step died charged one attempt); deliver the notices the
 run's slots still owe (a quarantine whose message RecordSlots could not publish); render the
-message (``notification.render``); publish it. The handler adds only parsing and idempotency. A failed model
+message (``failed_run.render``); publish it. The handler adds only parsing and idempotency. A failed model
 training run holds no slots and starts no cluster or job run: it gets only its message (with the
 command that trains again).
 
@@ -15,7 +15,7 @@ Faults: a retried notifier (Lambda's or EventBridge's retries, the event deliver
 slot held any more and sends no notice twice; when the cleanup of the run's cluster failed, nothing
 is given back (the cluster may still convert those slots: the lease frees them once no step can);
 the index is eventually consistent, so a claim made milliseconds before the run died could be
-missed and then waits for its lease, which ``run_bounds`` keeps below the lag alarm.
+missed and then waits for its lease, which ``runs.bounds`` keeps below the lag alarm.
 """
 
 from __future__ import annotations
@@ -23,18 +23,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from transient_analytics import asl_contract as asl
-from transient_analytics.history import ExecutionFacts, facts_from_history
-from transient_analytics.ledger import SlotRecord
+from transient_analytics.ledger.notices import Delivery, deliver, require_delivered
+from transient_analytics.ledger.records import SlotRecord
 from transient_analytics.models import ExecutionStatusChangeEvent
-from transient_analytics.notices import Delivery, deliver, require_delivered
-from transient_analytics.notification import CleanupReport, Notification, ReleaseReport, notice_renderer, render
-from transient_analytics.plan import TAG_EXECUTION
-from transient_analytics.recording import Ledger, Reports, Rules, give_back
+from transient_analytics.notify.failed_run import CleanupReport, ReleaseReport, render
+from transient_analytics.notify.history import ExecutionFacts, facts_from_history
+from transient_analytics.notify.message import Notification
+from transient_analytics.notify.slot_notices import notice_renderer
+from transient_analytics.runs import asl_contract as asl
+from transient_analytics.runs.recording import Ledger, Reports, Rules, give_back
+from transient_analytics.runs.verdicts import dead_run_verdicts, parse_report
 from transient_analytics.settings import NotifyFailureSettings, Workflow
 from transient_analytics.slots import Pipeline
-from transient_analytics.tags import execution_tag_value
-from transient_analytics.verdicts import dead_run_verdicts, parse_report
+from transient_analytics.tags import TAG_EXECUTION, execution_tag_value
 
 
 class History(Protocol):

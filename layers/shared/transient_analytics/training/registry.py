@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from transient_analytics.gate import Scored
-from transient_analytics.notification import sns_subject
+from transient_analytics.notify.message import sns_subject
 from transient_analytics.tags import tag_safe
+from transient_analytics.training.gate import Scored
 
 MODEL_PACKAGE_ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]{1,63}/\d{1,9}$"
 #: The production pointer's key (the table holds one item per model).

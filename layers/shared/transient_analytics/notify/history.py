@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from transient_analytics.asl_contract import CLUSTER_ID_KEY, CLUSTER_KEY, PLAN_KEY
+from transient_analytics.runs.asl_contract import CLUSTER_ID_KEY, CLUSTER_KEY, PLAN_KEY
 
 _DETAIL_KEYS = (
     "taskFailedEventDetails",

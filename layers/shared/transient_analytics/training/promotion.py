@@ -18,11 +18,11 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from transient_analytics.gate import claim
 from transient_analytics.models import ExecutionContext
-from transient_analytics.plan import TAG_STACK
-from transient_analytics.registry import Notice, ProductionModel, Registration, pending_notice
-from transient_analytics.training import TrainingPlan
+from transient_analytics.tags import TAG_STACK
+from transient_analytics.training.gate import claim
+from transient_analytics.training.plan import TrainingPlan
+from transient_analytics.training.registry import Notice, ProductionModel, Registration, pending_notice
 
 #: Claims re-decided after losing a conditional write before the function gives up (and Lambda retries).
 MAX_SWAP_ATTEMPTS = 3

@@ -1,6 +1,6 @@
 """What ``prepare_training`` does (the training state machine's first state), with its AWS calls behind ports.
 
-Find the newest training data and the production model and plan the run (``training``); for a
+Find the newest training data and the production model and plan the run (``plan``); for a
 person's approval (``{"approve": {"model_package_arn": …}}``), read that package back instead and
 hand it straight to the promotion states. Reads only: a retry or a concurrent run changes nothing.
 """
@@ -14,11 +14,11 @@ from pydantic import ValidationError
 
 from transient_analytics import layout, naming
 from transient_analytics.errors import InvalidEventError
-from transient_analytics.plan import resolve_scheduled_time
-from transient_analytics.registry import Candidate, Evaluation, ProductionModel, Registration, package_version
+from transient_analytics.runs.plan import resolve_scheduled_time
 from transient_analytics.settings import PrepareTrainingSettings
 from transient_analytics.slots import Fingerprint, ObjectRef, fingerprint
-from transient_analytics.training import PrepareTrainingEvent, TrainingPlan, approval_plan, build_training_plan
+from transient_analytics.training.plan import PrepareTrainingEvent, TrainingPlan, approval_plan, build_training_plan
+from transient_analytics.training.registry import Candidate, Evaluation, ProductionModel, Registration, package_version
 
 
 class Listing(Protocol):

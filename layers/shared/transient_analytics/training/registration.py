@@ -23,10 +23,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from transient_analytics import layout, naming
 from transient_analytics.errors import InvalidEventError, describe_validation_error
-from transient_analytics.gate import gate
 from transient_analytics.models import ExecutionContext
-from transient_analytics.plan import TAG_STACK
-from transient_analytics.registry import (
+from transient_analytics.tags import TAG_STACK
+from transient_analytics.training.gate import gate
+from transient_analytics.training.plan import TrainingPlan
+from transient_analytics.training.registry import (
     Candidate,
     Evaluation,
     Registration,
@@ -35,7 +36,6 @@ from transient_analytics.registry import (
     package_version,
     pending_notice,
 )
-from transient_analytics.training import TrainingPlan
 
 EVALUATION_MEMBER = "evaluation.json"
 

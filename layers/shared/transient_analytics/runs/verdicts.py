@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from transient_analytics.ledger import SlotCounts
+from transient_analytics.ledger.records import SlotCounts
 from transient_analytics.models import RecordSlotsEvent, TaskError
-from transient_analytics.notification import summarize_cause
+from transient_analytics.notify.message import summarize_cause
 
 ERROR_CHARS = 600
 #: The run ended because a person stopped it (StopExecution): nothing is charged for that.
@@ -70,7 +70,7 @@ class SlotVerdict:
     error: str = ""
     manifest_uri: str | None = None
     job: dict[str, Any] | None = None
-    #: The slot was the one running when its step died (``ledger.fail(crashed=True)``).
+    #: The slot was the one running when its step died (``ledger.transitions.fail(crashed=True)``).
     crashed: bool = False
     unlisted: dict[str, int] = field(default_factory=dict)
 

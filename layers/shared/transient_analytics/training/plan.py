@@ -25,11 +25,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from transient_analytics import layout, naming
 from transient_analytics.errors import InvalidEventError
 from transient_analytics.models import ExecutionContext, Trigger
-from transient_analytics.plan import TAG_EXECUTION, TAG_PIPELINE, TAG_RUN_ID, TAG_STACK, Tag
-from transient_analytics.registry import MODEL_PACKAGE_ARN_PATTERN, IncumbentRef, ProductionModel
 from transient_analytics.settings import PrepareTrainingSettings
 from transient_analytics.slots import Fingerprint
-from transient_analytics.tags import execution_tag_value
+from transient_analytics.tags import TAG_EXECUTION, TAG_PIPELINE, TAG_RUN_ID, TAG_STACK, Tag, execution_tag_value
+from transient_analytics.training.registry import MODEL_PACKAGE_ARN_PATTERN, IncumbentRef, ProductionModel
 
 #: The training toolkit's view of the code (model/sourcedir.py, checked by tests/unit/test_training.py).
 ENTRY_POINT = "train_entry.py"

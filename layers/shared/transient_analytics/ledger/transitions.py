@@ -1,4 +1,4 @@
-"""The slot ledger's rules: one record per (pipeline, slot), and the only transitions it may make.
+"""The slot ledger's rules: the only transitions a slot's record (``records.SlotRecord``) may make.
 
 States::
 
@@ -19,9 +19,10 @@ Who is charged for a failure (``fail`` counts one attempt, ``release`` none):
 * a slot the step never started, or a run that died before its work started, or one a person
   stopped: released, no attempt. A failure is charged to the slot that caused it, not to its batch.
 
-A record carries at most one :class:`Notice` (an outbox entry: "tell someone"), set in the same
-conditional write as the transition that calls for it (a quarantine, a conversion whose rows the
-catalog cannot show); :mod:`transient_analytics.notices` delivers it, see there.
+A record carries at most one :class:`~transient_analytics.ledger.records.Notice` (an outbox entry:
+"tell someone"), set in the same conditional write as the transition that calls for it (a quarantine,
+a conversion whose rows the catalog cannot show); :mod:`transient_analytics.ledger.notices` delivers
+it, see there.
 
 Every transition returns a new record with ``version + 1``; the store writes it only if the
 stored version is still the one the transition started from (a conditional write), so two
@@ -30,88 +31,25 @@ executions can never both hold a slot. Pure: the clock is an argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
+from transient_analytics.ledger.records import (
+    VANISHABLE_STATES,
+    Notice,
+    NoticeState,
+    SlotCounts,
+    SlotRecord,
+    SlotState,
+    is_due,
+    lease_expired,
+)
 from transient_analytics.slots import Fingerprint, Pipeline
 
-SlotState = Literal["pending", "running", "done", "failed", "quarantined", "vanished"]
-#: States in which a slot still has work, or needs a person (kept in the ledger's open-slots index).
-OPEN_STATES: frozenset[str] = frozenset({"pending", "running", "failed", "quarantined"})
-#: Open states without a holder: a slot in one of them whose landing objects are gone is closed.
-VANISHABLE_STATES: frozenset[str] = frozenset({"pending", "failed", "quarantined"})
 ERROR_MAX_CHARS = 2000
-NoticeKind = Literal["quarantined", "unlisted_values"]
-NoticeState = Literal["pending", "sending", "sent"]
 
 
 class TransitionRefused(Exception):
     """The ledger's rules do not allow this change; the message names the slot, its state and the rule."""
-
-
-class SlotCounts(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    rows_read: int = Field(default=0, ge=0)
-    rows_written: int = Field(default=0, ge=0)
-    bad_rows: int = Field(default=0, ge=0)
-
-
-class Notice(BaseModel):
-    """A message the slot's last transition owes someone: ``pending`` until a sender takes it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: NoticeKind
-    state: NoticeState = "pending"
-    #: When a sender took it (``sending``); another may take it again once it is this old.
-    since: AwareDatetime | None = None
-
-    @property
-    def owed(self) -> bool:
-        return self.state != "sent"
-
-
-class SlotRecord(BaseModel):
-    """One slot's entry in the ledger."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    pipeline: Pipeline
-    slot: str
-    state: SlotState
-    version: int = Field(ge=1)
-    attempts: int = Field(default=0, ge=0)
-    holder: str | None = None
-    run_id: str | None = None
-    lease_expires_at: AwareDatetime | None = None
-    fingerprint: str | None = None
-    objects: int = Field(default=0, ge=0)
-    bytes: int = Field(default=0, ge=0)
-    rows_read: int | None = None
-    rows_written: int | None = None
-    bad_rows: int | None = None
-    error: str | None = None
-    updated_at: AwareDatetime
-    done_at: AwareDatetime | None = None
-    #: Epoch seconds after which DynamoDB's TTL may delete a ``done`` or ``vanished`` record.
-    expires_at: int | None = None
-    #: Times the slot was the one running when its step died without a verdict.
-    crashes: int = Field(default=0, ge=0)
-    #: Rows of the last conversion per partition value the catalog does not show.
-    unlisted_values: dict[str, int] | None = None
-    notice: Notice | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
-    def owes(self, kind: NoticeKind | None = None) -> bool:
-        """Whether a notice (of ``kind``) is still to be delivered."""
-        return self.notice is not None and self.notice.owed and (kind is None or self.notice.kind == kind)
 
 
 def _carried(record: SlotRecord | None) -> Notice | None:
@@ -122,25 +60,6 @@ def _carried(record: SlotRecord | None) -> Notice | None:
 def _refuse(record: SlotRecord | None, action: str, rule: str) -> TransitionRefused:
     where = f"{record.pipeline} slot {record.slot} ({record.state})" if record else "slot (no record)"
     return TransitionRefused(f"cannot {action} {where}: {rule}")
-
-
-def lease_expired(record: SlotRecord, now: datetime) -> bool:
-    return record.state == "running" and (record.lease_expires_at is None or record.lease_expires_at <= now)
-
-
-def is_due(record: SlotRecord | None, observed: Fingerprint, now: datetime) -> bool:
-    """Whether a slot holding ``observed`` has work a run may claim now."""
-    if record is None:
-        return True
-    match record.state:
-        case "pending" | "failed" | "vanished":
-            return True
-        case "done":
-            return record.fingerprint != observed.digest
-        case "running":
-            return lease_expired(record, now)
-        case _:
-            return False
 
 
 def claim(
@@ -344,52 +263,3 @@ def settle_notice(record: SlotRecord, *, delivered: bool) -> SlotRecord:
     state: NoticeState = "sent" if delivered else "pending"
     notice = record.notice.model_copy(update={"state": state, "since": None if not delivered else record.notice.since})
     return record.model_copy(update={"version": record.version + 1, "notice": notice})
-
-
-def batch_order(records: list[SlotRecord]) -> list[SlotRecord]:
-    """The order a batch converts its slots in: the ones that never crashed a step first, oldest first.
-
-    The job converts slots one after the other; putting a slot that was running when an earlier
-    step died last means that if it kills this step too, every other slot was converted before it.
-    """
-    return sorted(records, key=lambda r: (r.crashes, r.slot))
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a run found: the slots it should claim (oldest first) and what it leaves."""
-
-    claim: list[str]
-    #: Slots with work that this run leaves to the next (over the per-run maximum).
-    waiting: list[str]
-    #: Slots with work held by another execution.
-    held: list[str]
-    quarantined: list[str]
-    #: How long the longest-waiting slot with work nobody is converting now has waited (from its end,
-    #: or from when late data landed): the slots left waiting and the ones other runs hold, not the
-    #: ones this run claims. Zero when none.
-    lag: timedelta
-
-
-def select(
-    observed: dict[str, Fingerprint],
-    records: dict[str, SlotRecord],
-    *,
-    slot_ends: dict[str, datetime],
-    now: datetime,
-    max_slots: int,
-) -> Selection:
-    """Which observed slots to claim: due ones, oldest first, at most ``max_slots``.
-
-    ``observed`` maps slot ids with landing data to their fingerprints; ``records`` holds the
-    ledger's records for those slots (and any other open ones); ``slot_ends`` gives, for the lag,
-    since when each observed slot's data has waited.
-    """
-    due = sorted(s for s, fp in observed.items() if is_due(records.get(s), fp, now))
-    held = sorted(
-        s for s in observed if (r := records.get(s)) is not None and r.state == "running" and not lease_expired(r, now)
-    )
-    quarantined = sorted(s for s, r in records.items() if r.state == "quarantined")
-    unconverted = sorted([*due, *held])
-    lag = max(timedelta(0), now - slot_ends[unconverted[0]]) if unconverted else timedelta(0)
-    return Selection(claim=due[:max_slots], waiting=due[max_slots:], held=held, quarantined=quarantined, lag=lag)

@@ -1,6 +1,6 @@
 """Thin adapters over the model registry's AWS calls: the production pointer, model packages, training outputs.
 
-No rules live here (``gate``, ``registry``, ``training`` hold them). Each takes a boto3 client, so
+No rules live here (``gate``, ``registry``, ``plan`` hold them). Each takes a boto3 client, so
 tests pass one made under moto.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from transient_analytics.registry import MODEL_KEY, ProductionModel
+from transient_analytics.training.registry import MODEL_KEY, ProductionModel
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
