@@ -22,7 +22,7 @@ MODEL_TESTS := tests/payloads/test_model_training.py tests/payloads/test_package
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shared
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv venv-model demo demo-train demo-failure demo-day soak model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check iam-lint contract integration lint typecheck format clean
+.PHONY: help venv venv-model demo demo-train demo-failure demo-day soak model payloads publish backfill bench bench-payloads bench-inference test pytest test-model unit statemachines checks catalog catalog-check parameters iam-lint contract integration lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -122,6 +122,9 @@ catalog: $(STAMP) ## rewrite the Glue table columns in template.yaml from jobs/s
 
 catalog-check: $(STAMP) ## fail when template.yaml's Glue tables disagree with the schema file or inference.py
 	$(PY) -m tools.glue_catalog --check
+
+parameters: $(STAMP) ## rewrite docs/parameters.md from template.yaml's Parameters (a test fails when they disagree)
+	$(PY) -m tools.parameter_table --write
 
 lint: $(STAMP) ## ruff (check and format check)
 	$(VENV)/bin/ruff check .
