@@ -5,7 +5,7 @@
   where the functions' logs go.
 - :mod:`demo.day` — ``python -m demo.day``: a day of 15-minute ticks against the slot ledger
   (``make demo-day``); :mod:`demo.day_report` what it prints.
-- :mod:`demo.picture` — an execution drawn as SVG; :mod:`demo.sample_query` — the README's sample
+- :mod:`demo.picture` — an execution drawn as SVG; :mod:`demo.sample_query` — the sample
   query run with DuckDB on the demo's output."""
 
 from demo.report import DemoReport, WorkflowReport

@@ -82,7 +82,7 @@ def run_sample_query(
 
 
 def format_result(rows: list[tuple[str, str, int]], column: str = layout.DEFAULT_PARTITION_COLUMN) -> str:
-    """The result as the README shows it: an aligned table with a header."""
+    """The result as docs/querying.md shows it: an aligned table with a header."""
     header = ("dt", column, "row_count")
     cells = [header, *((dt, value, str(count)) for dt, value, count in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(3)]

@@ -27,7 +27,7 @@ PARTITION_VALUES_PARAMETER = "PartitionValues"
 RULE = "PartitionColumnIsAStringColumnOfTheSchema"
 #: The prediction the batch transform appends to each input row (inference.py's output_fn).
 PREDICTION_COLUMN = ("rings_predicted", "double")
-#: The slot's partition keys, before the partition column (CONTRACT.md: strings).
+#: The slot's partition keys, before the partition column (docs/querying.md: strings).
 SLOT_KEYS = ("dt", "hour", "minute")
 
 _SIMPLE_TYPES = {

@@ -1,4 +1,4 @@
-"""The README's sample query on DuckDB over Parquet laid out as CONTRACT.md says (written with pyarrow).
+"""The README's sample query on DuckDB over Parquet laid out as layout.py writes it (docs/architecture.md, S3 layout) (written with pyarrow).
 
 No Spark: the files are written directly in the layout the Spark job commits, with the column
 types of jobs/schemas/characters.json, so the query, the table's projection layout and the

@@ -19,7 +19,7 @@ import pytest
 from tests.aws_env import REAL as REAL_AWS_ENV
 
 STACK_ENV = "AWS_SAM_STACK_NAME"
-#: Stack outputs the suite reads (template.yaml Outputs; the ledger's name is fixed by CONTRACT.md).
+#: Stack outputs the suite reads (template.yaml Outputs; the ledger's name is a stack output).
 REQUIRED_OUTPUTS = (
     "DataBucketName",
     "EmrPipelineStateMachineArn",

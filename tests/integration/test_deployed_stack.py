@@ -2,7 +2,7 @@
 
 Needs ``AWS_SAM_STACK_NAME`` and credentials (skipped otherwise, see conftest.py); costs a
 small EMR cluster for about 15 minutes, one ``ml.m5.large`` training job (the first model is
-trained and promoted when production has none) and one ``ml.m5.large`` transform job. Paths follow CONTRACT.md: a slot's landing input, its curated
+trained and promoted when production has none) and one ``ml.m5.large`` transform job. Paths follow layout.py (docs/architecture.md): a slot's landing input, its curated
 output and ``_manifest.json``; the transform's ``output/dt=…/run=<run id>/<object>.out``.
 """
 

@@ -56,7 +56,7 @@ def test_model_beats_the_mean_predictor_by_a_wide_margin_on_the_holdout(trained_
 
 
 def test_holdout_split_is_the_reference_80_20_split(trained_model: TrainedModel) -> None:
-    # The README's reference: on the random_state=42 80/20 split the mean predictor's RMSE is 3.29.
+    # docs/model.md's reference: on the random_state=42 80/20 split the mean predictor's RMSE is 3.29.
     metrics = metrics_of(trained_model)
     assert (metrics.n_train, metrics.n_test) == (3341, 836)
     assert metrics.holdout_mean_predictor.rmse == pytest.approx(3.29, abs=0.005)

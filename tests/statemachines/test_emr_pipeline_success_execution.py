@@ -70,7 +70,7 @@ def test_a_scheduled_run_converts_every_closed_slot_with_one_cluster_and_termina
     assert {"Key": "transient-analytics:execution", "Value": result.arn} in create.parameters["Tags"]
     assert {"Key": "transient-analytics:run-id", "Value": plan["run_id"]} in create.parameters["Tags"]
     assert create.parameters["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
-    # AND one spark-submit converts both closed slots (oldest first), as CONTRACT.md spells its command line
+    # AND one spark-submit converts both closed slots (oldest first), as jobs/README.md spells its command line
     [request] = result.tasks("RunSparkStep")
     assert request.parameters["ClusterId"] == CLUSTER_ID
     assert request.parameters["Step"]["HadoopJarStep"]["Jar"] == "command-runner.jar"

@@ -1,4 +1,4 @@
-"""The completion event: its shape (CONTRACT.md), validation of the slot, and PutEvents batching."""
+"""The completion event: its shape (docs/operating.md), validation of the slot, and PutEvents batching."""
 
 from __future__ import annotations
 

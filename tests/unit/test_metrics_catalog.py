@@ -1,4 +1,4 @@
-"""The metrics catalog: the names CONTRACT.md fixes, once each, with the emitter and pipelines."""
+"""The metrics catalog: the names it fixes, once each, with the emitter and pipelines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""build_plan: the run plan for the batch of slots a run claimed (CONTRACT.md: the Spark job's command line)."""
+"""build_plan: the run plan for the batch of slots a run claimed (jobs/README.md: the Spark job's command line)."""
 
 from datetime import UTC, datetime, timedelta, timezone
 

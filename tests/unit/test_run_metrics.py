@@ -1,4 +1,4 @@
-"""The metrics of each run (CONTRACT.md, Metrics): names, units and values, and their EMF form."""
+"""The metrics of each run (docs/architecture.md, Metrics): names, units and values, and their EMF form."""
 
 from datetime import UTC, datetime, timedelta
 

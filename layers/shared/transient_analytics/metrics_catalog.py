@@ -2,8 +2,8 @@
 
 The functions emit their custom metrics with Powertools Metrics (EMF) into :data:`NAMESPACE`,
 with exactly the dimensions :data:`DIMENSIONS` (``service`` = the stack name, ``pipeline`` =
-``emr`` | ``transform``); CONTRACT.md fixes the names. An emitter imports its metrics from
-here, e.g.::
+``emr`` | ``transform``); this catalog fixes the names (docs/architecture.md lists them).
+An emitter imports its metrics from here, e.g.::
 
     from transient_analytics import metrics_catalog as mc
 

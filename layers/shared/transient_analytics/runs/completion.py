@@ -1,7 +1,8 @@
 """The completion event: one EventBridge event per converted slot, so downstream work starts on data.
 
 ``record_slots`` builds the ``PutEvents`` calls with :func:`put_events_batches` and sends each
-batch as ``events.put_events(Entries=batch)``. The event (CONTRACT.md) goes to the default bus::
+batch as ``events.put_events(Entries=batch)``. The event (docs/operating.md, "Completion event") goes
+to the default bus::
 
     Source      transient-analytics
     DetailType  Slot Converted
@@ -69,7 +70,7 @@ class ConvertedSlot:
             raise ValueError(f"converted slot {self.slot!r}: " + "; ".join(problems))
 
     def detail(self, stack: str) -> dict[str, object]:
-        """The event's detail, keys in CONTRACT.md's order."""
+        """The event's detail, keys in the documented order (docs/operating.md)."""
         location = {"manifest_uri": self.manifest_uri} if self.pipeline == "emr" else {"output_uri": self.output_uri}
         return {
             "stack": stack,
