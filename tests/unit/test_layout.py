@@ -93,3 +93,10 @@ def test_keys_outside_the_layout_markers_and_folders_belong_to_no_slot(pipeline,
 def test_slot_of_key_inverts_the_input_prefixes():
     assert layout.slot_of_key("emr", layout.emr_input_prefix(SLOT) + "a.csv") == SLOT
     assert layout.slot_of_key("transform", layout.transform_input_prefix(DAY) + "a.csv") == DAY
+
+
+def test_split_s3_uri_is_the_inverse_of_s3_uri_and_refuses_anything_else():
+    assert layout.split_s3_uri(layout.s3_uri("bucket", "a/b.json")) == ("bucket", "a/b.json")
+    assert layout.split_s3_uri("s3://bucket") == ("bucket", "")
+    with pytest.raises(ValueError, match="not an s3:// URI: 'https://bucket/a'"):
+        layout.split_s3_uri("https://bucket/a")

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from transient_analytics.layout import split_s3_uri
 from transient_analytics.notify.failed_run import CleanupReport
 from transient_analytics.notify.message import Notification
 from transient_analytics.runs.completion import PutEventsEntry, failed_entries
@@ -90,13 +91,6 @@ class Topic:
         return str(response["MessageId"])
 
 
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
 class Objects:
     """S3: the landing objects under a prefix (one paginated ``ListObjectsV2``), and small JSON documents."""
 
@@ -131,7 +125,7 @@ class Objects:
 
     def read_json(self, uri: str) -> Any | None:
         """The JSON document at ``uri``, or None when there is no such object or it is not JSON."""
-        bucket, key = _split_s3_uri(uri)
+        bucket, key = split_s3_uri(uri)
         self._count("GetObject")
         try:
             body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -68,6 +68,14 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key.lstrip('/')}"
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → ``(bucket, key)``; anything else is a ValueError naming the value."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
 def day_path(start: datetime) -> str:
     """``dt=2026-11-25``: the path of a daily slot (the batch transform's)."""
     return f"dt={utc(start):%Y-%m-%d}"

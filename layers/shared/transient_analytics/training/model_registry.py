@@ -15,17 +15,11 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from transient_analytics.layout import split_s3_uri
 from transient_analytics.training.registry import MODEL_KEY, ProductionModel
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-
-
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
 
 
 class ProductionPointer:
@@ -109,7 +103,7 @@ class TrainingOutputs:
 
     def archive_member(self, archive_uri: str, member: str) -> bytes | None:
         """``member`` of the ``.tar.gz`` at ``archive_uri`` (None when the archive or the member is missing)."""
-        bucket, key = _split_s3_uri(archive_uri)
+        bucket, key = split_s3_uri(archive_uri)
         try:
             body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as exc:
@@ -124,12 +118,12 @@ class TrainingOutputs:
         return None
 
     def put_json(self, uri: str, document: Any) -> None:
-        bucket, key = _split_s3_uri(uri)
+        bucket, key = split_s3_uri(uri)
         body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
     def get_json(self, uri: str) -> Any | None:
-        bucket, key = _split_s3_uri(uri)
+        bucket, key = split_s3_uri(uri)
         try:
             return json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         except ClientError as exc:
